@@ -1,0 +1,341 @@
+"""Figures and animations of optimization runs, in one book style.
+
+Every function draws into ``ax`` when one is given and returns it; without ``ax`` it makes its own
+figure, closes it (so Jupyter does not show it a second time) and returns the ``Figure``, which
+displays once as the cell's result (or with ``display(fig)``). For several panels::
+
+    fig, axes = plots.subplots(1, 2)
+    plots.trace_1d(f, slow, ax=axes[0])
+    plots.trace_1d(f, fast, ax=axes[1])
+    fig                                   # last line of the cell: shows the figure
+
+Trajectory arguments accept one :class:`~optimlab.trajectory.Trajectory`, a list of them, or a dict
+``{label: trajectory}``. Importing this module applies the book style to matplotlib's defaults.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.animation import HTMLWriter
+from matplotlib.figure import Figure
+
+from .objectives import DTYPE, Objective
+from .trajectory import Trajectory
+
+__all__ = ["COLORS", "use_book_style", "subplots", "trace_1d", "trace_2d", "loss_curves", "surface_3d",
+           "animate_1d", "animate_2d"]
+
+#: Colour-blind-safe palette (Okabe and Ito), the default colour cycle of the book.
+COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+
+STYLE = {
+    "figure.figsize": (6.0, 3.6),
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.prop_cycle": matplotlib.cycler(color=COLORS),
+    "legend.frameon": False,
+    "legend.fontsize": 9,
+    "lines.linewidth": 1.6,
+    "image.cmap": "viridis",
+}
+
+
+def use_book_style() -> None:
+    """Apply the book's matplotlib style (fonts, palette, no top/right spines, light grid)."""
+    matplotlib.rcParams.update(STYLE)
+
+
+def _ensure_figures_display() -> None:
+    """Make a returned Figure display as an image in IPython even when the inline backend is not
+    active (for example under ``MPLBACKEND=Agg``), which would otherwise print ``<Figure size ...>``."""
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    formatter = shell.display_formatter.formatters["image/png"]
+    try:
+        formatter.lookup_by_type(Figure)
+    except KeyError:
+        formatter.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
+
+
+use_book_style()
+_ensure_figures_display()
+
+
+def subplots(nrows: int = 1, ncols: int = 1, **kwargs):
+    """``plt.subplots`` whose figure is closed at once: end the cell with ``fig`` to show it once.
+
+    The default size grows with the number of panels (3.6 × 3.2 inches per panel)."""
+    kwargs.setdefault("figsize", (min(3.6 * ncols, 10.0), 3.2 * nrows) if ncols * nrows > 1 else STYLE["figure.figsize"])
+    kwargs.setdefault("layout", "constrained")
+    fig, axes = plt.subplots(nrows, ncols, **kwargs)
+    plt.close(fig)
+    return fig, axes
+
+
+def _new_axes(ax, projection=None, figsize=None):
+    if ax is not None:
+        return ax, False
+    fig = plt.figure(figsize=figsize, layout="constrained")
+    plt.close(fig)
+    return fig.add_subplot(projection=projection), True
+
+
+def _items(trajs, labels=None) -> list[tuple[str, Trajectory]]:
+    """Normalise one trajectory, a list or a dict to a list of (label, trajectory)."""
+    if trajs is None:
+        return []
+    if isinstance(trajs, Trajectory):
+        trajs = [trajs]
+    if isinstance(trajs, dict):
+        items = list(trajs.items())
+    else:
+        items = [(t.label, t) for t in trajs]
+    if labels is not None:
+        labels = [labels] if isinstance(labels, str) else list(labels)
+        if len(labels) != len(items):
+            raise ValueError(f"{len(labels)} labels for {len(items)} trajectories")
+        items = [(label, t) for label, (_, t) in zip(labels, items)]
+    return items
+
+
+def _range_1d(objective: Objective, items, limit: float = 4.0) -> tuple[float, float]:
+    """The objective's bounds, widened to show the iterates (at most ``limit`` times as wide)."""
+    lo, hi = objective.bounds[0]
+    xs = np.concatenate([t.xs[:, 0] for _, t in items]) if items else np.array([])
+    xs = xs[np.isfinite(xs)]
+    if xs.size:
+        centre, half = (lo + hi) / 2, limit * (hi - lo) / 2
+        lo = max(min(lo, xs.min()), centre - half)
+        hi = min(max(hi, xs.max()), centre + half)
+        pad = 0.03 * (hi - lo)
+        if xs.min() < objective.bounds[0][0]:
+            lo -= pad
+        if xs.max() > objective.bounds[0][1]:
+            hi += pad
+    return float(lo), float(hi)
+
+
+def _finish(ax, created: bool, items, legend: bool | None, title: str | None):
+    if title:
+        ax.set_title(title)
+    if legend or (legend is None and any(label for label, _ in items) and len(items) > 1):
+        ax.legend()
+    return ax.figure if created else ax
+
+
+def _draw_1d(ax, objective: Objective, items, xlim=None, n: int = 400):
+    lo, hi = xlim if xlim is not None else _range_1d(objective, items)
+    grid = torch.linspace(lo, hi, n, dtype=DTYPE)
+    with torch.no_grad():
+        curve = objective(grid).numpy()
+    ax.plot(grid.numpy(), curve, color="0.45", lw=1.4, zorder=1)
+    paths = []
+    for i, (label, t) in enumerate(items):
+        colour = COLORS[i % len(COLORS)]
+        (line,) = ax.plot(t.xs[:, 0], t.losses, "-o", color=colour, ms=4, lw=1.0, label=label or None, zorder=3)
+        (start,) = ax.plot(t.xs[:1, 0], t.losses[:1], "s", color=colour, ms=6, zorder=4)
+        paths.append((line, t.xs[:, 0], t.losses))
+    ax.set_xlim(lo, hi)
+    shown = [curve] + [t.losses[(t.xs[:, 0] >= lo) & (t.xs[:, 0] <= hi)] for _, t in items]
+    values = np.concatenate(shown)
+    values = values[np.isfinite(values)]
+    pad = 0.06 * (values.max() - values.min() or 1.0)
+    ax.set_ylim(values.min() - pad, values.max() + pad)
+    ax.set_xlabel("$x$")
+    ax.set_ylabel("$f(x)$")
+    return paths
+
+
+def trace_1d(objective: Objective, trajs=None, ax=None, labels=None, *, xlim=None, legend=None,
+             title: str | None = None):
+    """The curve of a one-dimensional ``objective`` with the iterates of ``trajs`` on it (a square marks
+    each start). The x-range is the objective's bounds, widened to show iterates that leave them."""
+    ax, created = _new_axes(ax)
+    items = _items(trajs, labels)
+    _draw_1d(ax, objective, items, xlim)
+    return _finish(ax, created, items, legend, title)
+
+
+def _levels(values: np.ndarray, count: int) -> np.ndarray:
+    finite = values[np.isfinite(values)]
+    levels = np.unique(np.quantile(finite, np.linspace(0.0, 0.95, count) ** 1.5))
+    return levels if len(levels) > 1 else count
+
+
+def _draw_2d(ax, objective: Objective, items, levels: int = 18, n: int = 160):
+    x1, x2, values = objective.grid(n)
+    ax.contour(x1, x2, values, levels=_levels(values, levels), cmap="Greys_r", linewidths=0.7, alpha=0.8, zorder=1)
+    for m in objective.minima:
+        ax.plot(*m, marker="*", color="0.2", ms=11, ls="none", zorder=2)
+    paths = []
+    for i, (label, t) in enumerate(items):
+        colour = COLORS[i % len(COLORS)]
+        (line,) = ax.plot(t.xs[:, 0], t.xs[:, 1], "-o", color=colour, ms=3.5, lw=1.0, label=label or None, zorder=3)
+        ax.plot(t.xs[:1, 0], t.xs[:1, 1], "s", color=colour, ms=6, zorder=4)
+        paths.append((line, t.xs[:, 0], t.xs[:, 1]))
+    (lo1, hi1), (lo2, hi2) = objective.bounds
+    ax.set_xlim(lo1, hi1)
+    ax.set_ylim(lo2, hi2)
+    ax.set_aspect("equal", adjustable="box")
+    ax.grid(False)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    return paths
+
+
+def trace_2d(objective: Objective, trajs=None, ax=None, labels=None, *, levels: int = 18, legend=None,
+             title: str | None = None):
+    """Contours of a two-dimensional ``objective`` (stars at its known minimisers) with the paths of
+    ``trajs`` (a square marks each start). The view is the objective's bounds, equal aspect."""
+    ax, created = _new_axes(ax)
+    items = _items(trajs, labels)
+    _draw_2d(ax, objective, items, levels)
+    return _finish(ax, created, items, legend, title)
+
+
+def loss_curves(curves, ax=None, *, logy="auto", minimum: float | None = None, xlabel: str = "step",
+                ylabel: str | None = None, legend=None, title: str | None = None):
+    """Loss against step for each curve. ``curves`` is ``{label: values}`` (values: a sequence or a
+    Trajectory, whose ``losses`` are used), a Trajectory or a list of them. With ``minimum`` the curves
+    show the gap ``f − minimum``. ``logy="auto"`` uses a log scale when every finite value is positive."""
+    ax, created = _new_axes(ax)
+    if isinstance(curves, Trajectory) or (isinstance(curves, (list, tuple)) and curves
+                                          and isinstance(curves[0], Trajectory)):
+        curves = dict(_items(curves))
+    if not isinstance(curves, dict):
+        curves = {"": curves}
+    items = []
+    for label, values in curves.items():
+        values = np.asarray(values.losses if isinstance(values, Trajectory) else values, dtype=float)
+        if minimum is not None:
+            values = values - minimum
+        ax.plot(np.arange(len(values)), values, label=label or None)
+        items.append((label, values))
+    finite = np.concatenate([v[np.isfinite(v)] for _, v in items]) if items else np.array([])
+    if logy is True or (logy == "auto" and finite.size and (finite > 0).all()):
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel or ("$f(x_t) - f^*$" if minimum is not None else "$f(x_t)$"))
+    return _finish(ax, created, items, legend, title)
+
+
+def surface_3d(objective: Objective, trajs=None, ax=None, labels=None, *, n: int = 60, elev: float = 30,
+               azim: float = -60, title: str | None = None):
+    """The surface of a two-dimensional ``objective``, optionally with trajectories drawn on it."""
+    ax, created = _new_axes(ax, projection="3d", figsize=(5.5, 4.5))
+    x1, x2, values = objective.grid(n)
+    ax.plot_surface(x1, x2, values, cmap="viridis", alpha=0.75, linewidth=0, antialiased=True)
+    items = _items(trajs, labels)
+    for i, (label, t) in enumerate(items):
+        ax.plot(t.xs[:, 0], t.xs[:, 1], t.losses, "-o", color=COLORS[(i + 1) % len(COLORS)], ms=3,
+                label=label or None)
+    ax.view_init(elev=elev, azim=azim)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_zlabel("$f$")
+    return _finish(ax, created, items, None, title)
+
+
+# --- animations -------------------------------------------------------------------------------
+
+# Inline icons for the player's buttons, replacing Font Awesome ones: they need no stylesheet, so
+# the player looks the same in Jupyter, Colab and the book, online or offline. (16 × 16 viewBox.)
+_ICONS = {
+    "fa-minus": '<rect x="2" y="7" width="12" height="2"/>',
+    "fa-plus": '<rect x="2" y="7" width="12" height="2"/><rect x="7" y="2" width="2" height="12"/>',
+    "fa-play fa-flip-horizontal": '<polygon points="12,2 2,8 12,14"/>',
+    "fa-play": '<polygon points="4,2 14,8 4,14"/>',
+    "fa-pause": '<rect x="3" y="2" width="3.5" height="12"/><rect x="9.5" y="2" width="3.5" height="12"/>',
+    "fa-step-forward": '<polygon points="3,2 11,8 3,14"/><rect x="11" y="2" width="2" height="12"/>',
+    "fa-step-backward": '<rect x="3" y="2" width="2" height="12"/><polygon points="13,2 5,8 13,14"/>',
+    "fa-fast-forward": '<polygon points="1,2 8,8 1,14"/><polygon points="8,2 15,8 8,14"/>',
+    "fa-fast-backward": '<polygon points="15,2 8,8 15,14"/><polygon points="8,2 1,8 8,14"/>',
+}
+
+
+def _offline_player(html: str) -> str:
+    """Drop the player's Font Awesome CDN stylesheet and draw its buttons with inline SVG icons."""
+    html = re.sub(r"<link[^>]*font-awesome[^>]*>", "", html, flags=re.IGNORECASE | re.DOTALL)
+
+    def icon(match: re.Match) -> str:
+        shapes = _ICONS.get(match.group(1).replace("fa ", "", 1).strip())
+        if shapes is None:
+            return match.group(0)
+        return ('<svg viewBox="0 0 16 16" width="1em" height="1em" fill="currentColor" aria-hidden="true" '
+                f'style="vertical-align:-0.125em">{shapes}</svg>')
+    return re.sub(r'<i class="(fa [^"]*)"></i>', icon, html)
+
+
+def _animate(objective: Objective, trajs, draw, *, labels=None, frames: int = 24, interval: int = 250,
+             figsize=(5.0, 3.5), dpi: int = 80, title: str | None = None, **draw_kwargs):
+    from IPython.display import HTML
+
+    items = _items(trajs, labels)
+    if not items:
+        raise ValueError("nothing to animate: pass at least one trajectory")
+    steps = max(t.steps for _, t in items)
+    shown = np.unique(np.linspace(0, steps, min(frames, steps + 1)).round().astype(int))
+    fig, ax = plt.subplots(figsize=figsize, dpi=dpi, layout="constrained")
+    paths = draw(ax, objective, items, **draw_kwargs)
+    _finish(ax, False, items, None, title)
+    counter = ax.text(0.02, 0.96, "", transform=ax.transAxes, va="top", fontsize=9)
+    fig.canvas.draw()
+    fig.set_layout_engine("none")  # lay out once: every frame has the same axes
+
+    # One savefig per frame with matplotlib's HTML player (FuncAnimation.to_jshtml would draw each
+    # frame three times).
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "animation.html"
+        writer = HTMLWriter(fps=1000 / interval, embed_frames=True, default_mode="once")
+        with writer.saving(fig, str(path), dpi=dpi):
+            for k in shown:
+                for line, xs, ys in paths:
+                    line.set_data(xs[: k + 1], ys[: k + 1])
+                counter.set_text(f"step {k}")
+                writer.grab_frame()
+        html = path.read_text()
+    plt.close(fig)
+    return HTML(_offline_player(html))
+
+
+def animate_1d(objective: Objective, trajs, labels=None, *, frames: int = 24, interval: int = 250,
+               title: str | None = None, xlim=None):
+    """An animation of ``trajs`` walking down a one-dimensional ``objective``, as an HTML player that
+    works in Jupyter and on a static page, offline. At most ``frames`` frames (iterates are subsampled
+    evenly, first and last always shown)."""
+    if objective.dim != 1:
+        raise ValueError(f"animate_1d needs a one-dimensional objective, {objective.name} has dim {objective.dim}")
+    return _animate(objective, trajs, _draw_1d, labels=labels, frames=frames, interval=interval,
+                    title=title, xlim=xlim)
+
+
+def animate_2d(objective: Objective, trajs, labels=None, *, frames: int = 24, interval: int = 250,
+               title: str | None = None, levels: int = 18):
+    """An animation of ``trajs`` moving over the contours of a two-dimensional ``objective``, as an HTML
+    player that works in Jupyter and on a static page, offline. At most ``frames`` frames."""
+    if objective.dim != 2:
+        raise ValueError(f"animate_2d needs a two-dimensional objective, {objective.name} has dim {objective.dim}")
+    (lo1, hi1), (lo2, hi2) = objective.bounds
+    width = min(6.0, max(3.5, 3.4 * (hi1 - lo1) / (hi2 - lo2) + 0.7))
+    return _animate(objective, trajs, _draw_2d, labels=labels, frames=frames, interval=interval,
+                    title=title, figsize=(width, 3.6), levels=levels, n=100)
