@@ -1,0 +1,242 @@
+"""The built book in a real browser: every page of _toc.yml loads offline and renders.
+
+The book in _build/html (from `bash tools/build.sh`) is served on 127.0.0.1 and each page is opened in
+headless Chromium (Debian's /usr/bin/chromium, driven by playwright). Per page: no request leaves the local
+server, none fails or gets an HTTP error, no console error or uncaught exception; MathJax typeset every
+formula and no raw TeX is left; every image decoded; on notebook pages the launch buttons point at the
+repository of _config.yml; animations advance when their buttons are clicked.
+A full-page screenshot of each page is saved in _build/screenshots/.
+
+Without a built book (or without Chromium) these tests skip, unless OPTIMLAB_REQUIRE_BOOK=1 (as in
+tools/test.sh), in which case they fail.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = os.environ.get("OPTIMLAB_CHROMIUM", "/usr/bin/chromium")
+REQUIRE = os.environ.get("OPTIMLAB_REQUIRE_BOOK") == "1"
+# Flags that work as root, without a GPU and without a network (no update checks, no sync, no QUIC probing).
+# playwright adds --headless and a fresh temporary --user-data-dir itself.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def toc_docs() -> list[str]:
+    def walk(node):
+        if isinstance(node, dict):
+            for key in ("root", "file"):
+                if key in node:
+                    yield node[key]
+            for key in ("parts", "chapters", "sections"):
+                for child in node.get(key) or []:
+                    yield from walk(child)
+    return list(walk(yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))))
+
+
+PAGES = toc_docs()
+
+
+def _unavailable() -> str | None:
+    if not (HTML / "index.html").exists():
+        return "the book is not built (run `bash tools/build.sh`)"
+    if not Path(CHROMIUM).exists():
+        return f"no Chromium at {CHROMIUM} (`apt-get install chromium`)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (`pip install -r requirements.txt`)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def server():
+    reason = _unavailable()
+    if reason:
+        if REQUIRE:
+            pytest.fail(f"OPTIMLAB_REQUIRE_BOOK=1 but {reason}")
+        pytest.skip(reason)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(HTML)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_screenshots():
+    if SCREENSHOTS.exists():
+        shutil.rmtree(SCREENSHOTS)
+    yield
+
+
+def _config() -> dict:
+    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+
+
+# Text nodes outside code, scripts and typeset math: TeX delimiters left there are math MathJax did not typeset.
+VISIBLE_TEXT_JS = """() => {
+  const skip = new Set(['PRE', 'CODE', 'SCRIPT', 'STYLE', 'TEXTAREA', 'MJX-CONTAINER', 'MJX-ASSISTIVE-MML']);
+  const walker = document.createTreeWalker(document.querySelector('main') || document.body, NodeFilter.SHOW_TEXT);
+  const parts = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    let el = node.parentElement, hidden = false;
+    while (el) { if (skip.has(el.tagName)) { hidden = true; break; } el = el.parentElement; }
+    if (!hidden) parts.push(node.textContent);
+  }
+  return parts.join(' ');
+}"""
+
+# $...$ with TeX inside (a backslash, ^, _ or a brace): inline math that was never parsed as math.
+INLINE_TEX = re.compile(r"\$[^$\n]{0,200}?[\\^_{}][^$\n]{0,200}?\$")
+
+IMAGES_JS = """async () => {
+  const images = [...document.images];
+  images.forEach(img => { img.loading = 'eager'; });
+  await Promise.all(images.map(img => img.complete ? null :
+      new Promise(resolve => { img.addEventListener('load', resolve); img.addEventListener('error', resolve); })));
+  return images.map(img => ({src: (img.getAttribute('src') || '').slice(0, 80), width: img.naturalWidth}));
+}"""
+
+
+@pytest.mark.parametrize("doc", PAGES)
+def test_page_renders(browser, server, doc):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    failed, console_errors = [], []
+    page.on("request", lambda r: r.url.startswith(("http:", "https:")) and not r.url.startswith(server)
+            and failed.append(f"{r.url} (outside the book: the page must work offline)"))
+    page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
+    page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.url} (HTTP {r.status})"))
+    page.on("console", lambda m: m.type == "error" and console_errors.append(m.text))
+    page.on("pageerror", lambda e: console_errors.append(f"uncaught: {e}"))
+    try:
+        page.goto(f"{server}/{doc}.html", wait_until="load")
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                               timeout=15_000)
+        page.evaluate("() => MathJax.startup.promise")
+        images = page.evaluate(IMAGES_JS)
+        page.wait_for_load_state("networkidle")
+        page.evaluate("async () => { await document.fonts.ready; window.scrollTo(0, 0); }")
+        page.wait_for_timeout(300)  # let the theme's transitions settle before the full-page capture
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{Path(doc).name}.png"), full_page=True)
+
+        problems = []
+        problems += [f"request failed: {f}" for f in failed]
+        problems += [f"console error: {e}" for e in console_errors]
+
+        # Math: Sphinx wraps every formula in an element of class "math"; MathJax puts an mjx-container in each.
+        math = page.locator("main .math").count()
+        untypeset = page.evaluate(
+            "() => [...document.querySelectorAll('main .math')].filter(el => !el.querySelector('mjx-container'))"
+            ".map(el => el.textContent.slice(0, 60))")
+        problems += [f"formula not typeset: {t!r}" for t in untypeset]
+        if math:
+            assert page.locator("main mjx-container").count() >= math
+        problems += [f"MathJax error: {t!r}" for t in page.locator("mjx-merror").all_text_contents()]
+        text = page.evaluate(VISIBLE_TEXT_JS)
+        for delimiter in ("$$", "\\(", "\\)", "\\[", "\\]", "\\begin{", "\\frac"):
+            if delimiter in text:
+                at = text.index(delimiter)
+                problems.append(f"raw TeX {delimiter!r} in the page: ...{text[max(0, at - 40):at + 40]!r}...")
+        for m in INLINE_TEX.finditer(text):
+            problems.append(f"raw TeX in the page: {m.group(0)!r}")
+
+        problems += [f"image did not load: {img['src']!r}" for img in images if not img["width"]]
+        if "google.colab" in page.inner_text("main"):
+            problems.append("the Colab install cell is visible; tag it remove-cell")
+        if "<Figure size" in page.inner_text("main"):
+            problems.append("a figure was dropped ('<Figure size ...>' on the page)")
+
+        if (ROOT / f"{doc}.ipynb").exists():
+            problems += _launch_button_problems(page, doc)
+        problems += _animation_problems(page)
+        assert not problems, f"{doc}:\n  " + "\n  ".join(problems)
+    finally:
+        context.close()
+
+
+def _launch_button_problems(page, doc: str) -> list[str]:
+    """The Colab and Binder links and the .ipynb download of a notebook page point at the right places."""
+    config = _config()
+    owner_repo = config["repository"]["url"].removeprefix("https://github.com/")
+    branch = config["repository"].get("branch", "main")
+    expected = {
+        "Colab": f"https://colab.research.google.com/github/{owner_repo}/blob/{branch}/{doc}.ipynb",
+        "Binder": f"https://mybinder.org/v2/gh/{owner_repo}/{branch}?urlpath=tree/{doc}.ipynb",
+    }
+    links = page.eval_on_selector_all("a[href]", "els => els.map(a => a.href)")
+    problems = [f"no {name} launch link {url}" for name, url in expected.items() if url not in links]
+    if not any(link.endswith(f"_sources/{doc}.ipynb") for link in links):
+        problems.append("no .ipynb download link")
+    repository = config["repository"]["url"]
+    if not any(link.rstrip("/") == repository for link in links):
+        problems.append(f"no repository button linking {repository}")
+    return problems
+
+
+def _animation_problems(page) -> list[str]:
+    """Every matplotlib jshtml player shows a frame and moves on when 'Next frame' or 'Play' is clicked."""
+    problems = []
+    players = page.locator("div.animation")
+    for i in range(players.count()):
+        player = players.nth(i)
+        player.scroll_into_view_if_needed()
+        img = player.locator("img").first
+        first = img.get_attribute("src") or ""
+        if not first.startswith("data:image") or img.evaluate("el => el.naturalWidth") == 0:
+            problems.append(f"animation {i}: no frame shown")
+            continue
+        player.locator("button[title='Next frame']").click()
+        page.wait_for_timeout(100)
+        second = img.get_attribute("src")
+        if second == first:
+            problems.append(f"animation {i}: 'Next frame' did not change the frame")
+        player.locator("button[title='First frame']").click()
+        player.locator("button[title='Play']").click()
+        try:
+            page.wait_for_function("([el, src]) => el.src !== src", arg=[img.element_handle(), first],
+                                   timeout=5_000)
+        except Exception:
+            problems.append(f"animation {i}: 'Play' did not advance the frame")
+        player.locator("button[title='Pause']").click()
+        icons = player.locator(".anim-buttons button").evaluate_all(
+            "bs => bs.filter(b => { const icon = b.querySelector('svg, i');"
+            " return !icon || icon.getBoundingClientRect().width < 1; }).length")
+        if icons:
+            problems.append(f"animation {i}: {icons} player buttons have no visible icon")
+    return problems
