@@ -3,9 +3,15 @@
 An optimizer in this package only says two things: what state a parameter starts with
 (``init_state``) and how one parameter moves given its gradient (``update``). Everything
 else -- parameter groups, creating state lazily on the first step with a gradient,
-skipping parameters whose ``grad is None``, refusing sparse gradients, the ``closure``
-protocol, ``state_dict``/``load_state_dict`` and the hooks torch's LR schedulers rely on --
-lives here or in :class:`torch.optim.Optimizer`, which this class extends.
+skipping parameters whose ``grad is None``, refusing sparse gradients, complex parameters,
+the ``closure`` protocol, ``state_dict``/``load_state_dict`` and the hooks torch's LR
+schedulers rely on -- lives here or in :class:`torch.optim.Optimizer`, which this class
+extends.
+
+Parameter groups hold exactly the keys torch's optimizer of the same name holds, including
+its implementation flags (``foreach``, ``fused``, ...) with their "off" values, so that
+checkpoints move freely between ``optimlab.optim.X`` and ``torch.optim.X`` in both
+directions.
 """
 
 from __future__ import annotations
@@ -21,7 +27,10 @@ IMPLEMENTATION_FLAGS = ("foreach", "fused", "capturable", "differentiable")
 
 
 def check_implementation_flags(name: str, flags: dict) -> None:
-    """Raise if any of torch's implementation-choosing flags asks for something we do not do."""
+    """Raise if any of torch's implementation-choosing flags asks for something we do not do.
+
+    ``False`` and ``None`` (torch's "off" and "let torch choose") are accepted.
+    """
     for flag, value in flags.items():
         if flag not in IMPLEMENTATION_FLAGS:
             raise TypeError(f"{name}.__init__() got an unexpected keyword argument '{flag}'")
@@ -39,6 +48,7 @@ def check_range(name: str, value, low: float | None = None, high: float | None =
     """Raise ``ValueError`` naming ``name``, its ``value`` and the allowed range.
 
     ``check_range("lr", -1.0, 0.0)`` raises ``Invalid lr: -1.0 (expected 0.0 <= lr)``.
+    A 1-element tensor is checked by its value; NaN is never in range.
     """
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
@@ -63,7 +73,11 @@ def check_range(name: str, value, low: float | None = None, high: float | None =
 
 
 def new_step_count(param: torch.Tensor) -> torch.Tensor:
-    """torch's per-parameter step counter: a 0-d float tensor on the CPU, incremented before use."""
+    """torch's per-parameter step counter: a 0-d float tensor on the CPU, incremented before use.
+
+    float32, or float64 when that is the default dtype (as torch does), whatever the
+    parameter's dtype and device.
+    """
     return torch.tensor(0.0, dtype=torch.float64 if torch.get_default_dtype() == torch.float64
                         else torch.float32)
 
@@ -80,15 +94,38 @@ class Optimizer(torch.optim.Optimizer):
 
     ``step`` runs ``update`` for every parameter that has a gradient. A parameter whose
     ``grad is None`` is skipped entirely (no state is created, no decay, no step counted);
-    a gradient of zeros is a full step, exactly as in torch.
+    a gradient of zeros is a full step, exactly as in torch. A parameter whose state is still
+    empty after its update (plain SGD) keeps no entry in ``state``, as in torch.
+
+    Complex parameters are updated as real tensors with a trailing dimension of 2 (real and
+    imaginary parts), which is what torch does: ``update`` sees ``torch.view_as_real`` views
+    of the parameter, its gradient and its complex state, so every rule handles them unchanged.
+
+    Subclasses whose torch twin accepts sparse gradients set ``supports_sparse_grad = True``
+    and handle them in ``update``.
     """
 
+    supports_sparse_grad = False
+
     def __init__(self, params, defaults: dict, implementation_flags: dict | None = None):
-        check_implementation_flags(type(self).__name__, implementation_flags or {})
-        params = list(params) if not isinstance(params, torch.Tensor) else params
-        if isinstance(params, list) and len(params) == 0:
-            raise ValueError("optimizer got an empty parameter list")
-        super().__init__(params, defaults)
+        flags = dict(implementation_flags or {})
+        check_implementation_flags(type(self).__name__, flags)
+        # torch keeps the flags in every group; so do we, so that checkpoints are interchangeable.
+        # torch.optim.Optimizer refuses a bare tensor and an empty parameter list.
+        super().__init__(params, {**defaults, **flags})
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group (as torch does), refusing implementation flags we do not provide."""
+        flags = {k: param_group[k] for k in IMPLEMENTATION_FLAGS if k in param_group}
+        check_implementation_flags(type(self).__name__, flags)
+        super().add_param_group(param_group)
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        # A checkpoint written by an older version may lack keys added since: use our defaults.
+        for group in self.param_groups:
+            for key, value in self.defaults.items():
+                group.setdefault(key, value)
 
     def init_state(self, param: torch.Tensor, group: dict) -> dict:
         raise NotImplementedError
@@ -105,12 +142,28 @@ class Optimizer(torch.optim.Optimizer):
                 loss = closure()
         for group in self.param_groups:
             for param in group["params"]:
-                if param.grad is None:
+                grad = param.grad
+                if grad is None:
                     continue
-                if param.grad.is_sparse:
+                if grad.is_sparse and not self.supports_sparse_grad:
                     raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
                 state = self.state[param]
                 if len(state) == 0:
                     state.update(self.init_state(param, group))
-                self.update(param, param.grad, state, group)
+                if param.is_complex():
+                    self._update_as_real(param, grad, state, group)
+                else:
+                    self.update(param, grad, state, group)
+                if len(state) == 0:
+                    del self.state[param]
         return loss
+
+    def _update_as_real(self, param, grad, state, group):
+        """Run ``update`` on real views of a complex parameter, its gradient and its state."""
+        real = {k: torch.view_as_real(v) if isinstance(v, torch.Tensor) and v.is_complex() else v
+                for k, v in state.items()}
+        before = dict(real)
+        self.update(torch.view_as_real(param), torch.view_as_real(grad), real, group)
+        for key, value in real.items():
+            if before.get(key) is not value:  # created or replaced by update: store it as complex
+                state[key] = torch.view_as_complex(value) if isinstance(value, torch.Tensor) else value

@@ -27,11 +27,11 @@ How this compares with textbook forms:
   update rewritten in terms of the parameters at the look-ahead point.
 * ``weight_decay`` is an L2 penalty added to the gradient. For plain SGD this is the same as
   decoupled decay :math:`\theta \leftarrow (1 - \eta\lambda)\theta`; with momentum it is not.
+* As in torch, sparse gradients (``nn.Embedding(sparse=True)``) are accepted when
+  ``weight_decay`` is 0; with momentum the buffer is then a sparse tensor.
 """
 
 from __future__ import annotations
-
-import torch
 
 from ._base import Optimizer, check_range
 
@@ -39,9 +39,11 @@ from ._base import Optimizer, check_range
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with (Nesterov) momentum; a drop-in for ``torch.optim.SGD``."""
 
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False,
-                 **implementation_flags):
+    supports_sparse_grad = True  # as in torch (without weight decay); the momentum buffer is then sparse
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, differentiable: bool = False, fused: bool | None = None):
         check_range("lr", lr, 0.0)
         check_range("momentum", momentum, 0.0)
         check_range("dampening", dampening, None)
@@ -51,21 +53,22 @@ class SGD(Optimizer):
                              f"(Nesterov momentum requires momentum > 0 and dampening = 0)")
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, maximize=maximize)
-        super().__init__(params, defaults, implementation_flags)
+        super().__init__(params, defaults,
+                         dict(foreach=foreach, differentiable=differentiable, fused=fused))
 
     def init_state(self, param, group):
         return {}  # the momentum buffer is created from the first gradient
 
     def update(self, param, grad, state, group):
         lr, mu, tau, lam = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
-        g = -grad if group["maximize"] else grad
+        g = -grad if group["maximize"] else grad                       # g_t = ∇f(θ_{t−1})  (−∇f to maximize)
         if lam != 0:
-            g = g.add(param, alpha=lam)                               # g ← g + λθ
+            g = g.add(param, alpha=lam)                                # g_t ← g_t + λθ_{t−1}
         if mu != 0:
-            if "momentum_buffer" not in state or state["momentum_buffer"] is None:
-                state["momentum_buffer"] = g.detach().clone()         # b_1 = g_1
+            b = state.get("momentum_buffer")
+            if b is None:
+                b = state["momentum_buffer"] = g.detach().clone()      # b_1 = g_1
             else:
-                state["momentum_buffer"].mul_(mu).add_(g, alpha=1 - tau)  # b ← μb + (1−τ)g
-            b = state["momentum_buffer"]
-            g = g.add(b, alpha=mu) if group["nesterov"] else b        # g ← g + μb  or  g ← b
-        param.add_(g, alpha=-lr)                                      # θ ← θ − ηg
+                b.mul_(mu).add_(g, alpha=1 - tau)                      # b_t = μb_{t−1} + (1−τ)g_t
+            g = g.add(b, alpha=mu) if group["nesterov"] else b         # g_t ← g_t + μb_t  or  g_t ← b_t
+        param.add_(g, alpha=-lr)                                       # θ_t = θ_{t−1} − ηg_t
