@@ -469,8 +469,7 @@ class OneCycleLR(LRScheduler):
                 for group, b, m in zip(optimizer.param_groups, base_ms, max_ms):
                     group["max_momentum"] = m
                     group["base_momentum"] = b
-                    self._set_momentum(group, m)
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch)  # its first step sets the momentum of step 0 too
 
     def _knots(self, group: dict, kind: str) -> tuple:
         if kind == "lr":
