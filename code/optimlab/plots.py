@@ -286,6 +286,22 @@ def _offline_player(html: str) -> str:
     return re.sub(r'<i class="(fa [^"]*)"></i>', icon, html)
 
 
+def _smaller_frames(html: str, colors: int = 96) -> str:
+    """Re-encode the player's PNG frames with a palette of ``colors`` colours: line plots look the same
+    and the page is about three times lighter."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    def shrink(match: re.Match) -> str:
+        image = Image.open(io.BytesIO(base64.b64decode(match.group(1)))).convert("RGB")
+        buffer = io.BytesIO()
+        image.quantize(colors=colors, method=Image.Quantize.MEDIANCUT).save(buffer, format="PNG")
+        return f'data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}"'
+    return re.sub(r'data:image/png;base64,([^"]+)"', shrink, html)
+
+
 def _animate(objective: Objective, trajs, draw, *, labels=None, frames: int = 24, interval: int = 250,
              figsize=(5.0, 3.5), dpi: int = 80, title: str | None = None, **draw_kwargs):
     from IPython.display import HTML
@@ -315,7 +331,7 @@ def _animate(objective: Objective, trajs, draw, *, labels=None, frames: int = 24
                 writer.grab_frame()
         html = path.read_text()
     plt.close(fig)
-    return HTML(_offline_player(html))
+    return HTML(_offline_player(_smaller_frames(html)))
 
 
 def animate_1d(objective: Objective, trajs, labels=None, *, frames: int = 24, interval: int = 250,

@@ -11,16 +11,15 @@ import torch
 __all__ = ["seed_everything", "default_device", "public_name"]
 
 
-def seed_everything(seed: int = 0) -> torch.Generator:
+def seed_everything(seed: int = 0) -> None:
     """Seed Python's ``random``, NumPy's global generator and torch (CPU and every CUDA device).
 
-    Returns a fresh ``torch.Generator`` seeded with ``seed``, for code that prefers an explicit
-    generator to the global one.
+    Returns nothing, so that a cell ending with it shows no output; code that wants its own
+    generator makes one with ``torch.Generator().manual_seed(seed)``.
     """
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
-    return torch.Generator().manual_seed(seed)
 
 
 def default_device() -> torch.device:
