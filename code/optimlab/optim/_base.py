@@ -140,22 +140,25 @@ class Optimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        states, update, sparse_ok = self.state, self.update, self.supports_sparse_grad
         for group in self.param_groups:
             for param in group["params"]:
                 grad = param.grad
                 if grad is None:
                     continue
-                if grad.is_sparse and not self.supports_sparse_grad:
+                if grad.is_sparse and not sparse_ok:
                     raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
-                state = self.state[param]
-                if len(state) == 0:
-                    state.update(self.init_state(param, group))
+                state = states.get(param)
+                if state:
+                    new = False
+                else:  # first step with a gradient (or state emptied by someone else)
+                    state, new = self.init_state(param, group), True
                 if param.is_complex():
                     self._update_as_real(param, grad, state, group)
                 else:
-                    self.update(param, grad, state, group)
-                if len(state) == 0:
-                    del self.state[param]
+                    update(param, grad, state, group)
+                if new and state:  # plain SGD has nothing to keep, and keeps no entry (as torch)
+                    states[param] = state
         return loss
 
     def _update_as_real(self, param, grad, state, group):

@@ -28,10 +28,9 @@ All operations are per coordinate. State: ``step``, ``square_avg`` (v), and
 How this compares with other forms:
 
 * ε is added *outside* the square root, ``√v + ε`` (default 1e-8). Dive into Deep Learning
-  writes ``g / √(v + ε)`` with ε = 1e-6 inside the root; Keras and TensorFlow also differ
-  in ε's place and size.
-* ``alpha`` is the *decay* of the average (Hinton's lecture notes call it ρ or γ, often
-  0.9); torch's default is 0.99.
+  writes ``g / √(v + ε)`` with ε = 1e-6 inside the root; Keras defaults to ε = 1e-7.
+* ``alpha`` is the *decay* of the average (often written ρ or γ). torch's default is 0.99;
+  Hinton's lecture, where the method comes from, and Keras use 0.9.
 * No bias correction: v_0 = 0 makes v_1 = (1 − α) g_1², so the first step has size about
   η / √(1 − α) per coordinate (10 η for α = 0.99) and the steps shrink towards η as the
   average fills up. Adam corrects this bias; RMSprop does not.
