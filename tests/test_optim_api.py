@@ -137,6 +137,16 @@ def test_state_dict_has_torch_layout(name):
     assert [g["params"] for g in so["param_groups"]] == [g["params"] for g in st["param_groups"]]
 
 
+def test_plain_sgd_keeps_no_state_like_torch():
+    a = make_params()
+    b = clone_params(a)
+    o, t = ours.SGD(a, lr=0.1), torch.optim.SGD(b, lr=0.1, foreach=False)
+    drive(o, a, 3)
+    drive(t, b, 3)
+    assert len(o.state) == len(t.state) == 0
+    assert o.state_dict()["state"] == t.state_dict()["state"] == {}
+
+
 def test_loading_copies_nothing_it_need_not_cast():
     """Like torch, load_state_dict aliases tensors that already have the right dtype/device:
     a checkpoint dict that is reused must be deep-copied (or saved) first."""
