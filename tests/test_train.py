@@ -8,7 +8,7 @@ import torch
 import optimlab.train as train_module
 from optimlab.data import load_diabetes, load_digits
 from optimlab.optim import SGD
-from optimlab.train import History, accuracy, dataset_loss, make_loader, mlp, train
+from optimlab.train import History, TensorLoader, accuracy, dataset_loss, make_loader, mlp, train
 
 
 def _problem(n=40, d=3, seed=0):
@@ -147,3 +147,41 @@ def test_offline_datasets_are_split_and_standardized():
     assert len(digits.x_train) + len(digits.x_valid) == 1797
     with pytest.raises(ValueError, match="valid_fraction"):
         load_digits(valid_fraction=1.5)
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 7, 20, 25])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_tensor_loader_yields_the_data_loader_batches(batch_size, shuffle):
+    x = torch.arange(40.0).reshape(20, 2)
+    y = torch.arange(20)
+    ours, theirs = TensorLoader(x, y, batch_size, shuffle=shuffle, seed=3), make_loader(x, y, batch_size,
+                                                                                        shuffle=shuffle, seed=3)
+    assert len(ours) == len(theirs)
+    for _ in range(3):  # the same batches epoch after epoch: the generators advance alike
+        a, b = list(ours), list(theirs)
+        assert len(a) == len(b) == len(ours)
+        for (xa, ya), (xb, yb) in zip(a, b):
+            assert torch.equal(xa, xb) and torch.equal(ya, yb) and ya.dtype == yb.dtype
+
+
+def test_tensor_loader_arguments_and_training_agree_with_data_loader():
+    with pytest.raises(ValueError, match="batch_size"):
+        TensorLoader(torch.zeros(4, 2), torch.zeros(4), 0)
+    with pytest.raises(ValueError, match="different numbers"):
+        TensorLoader(torch.zeros(4, 2), torch.zeros(5), 2)
+    x, y = _problem()
+    runs = []
+    for loader in (TensorLoader(x, y, 6, seed=2), make_loader(x, y, 6, seed=2)):
+        model = _linear()
+        runs.append(train(model, SGD(model.parameters(), lr=0.05), loader, mse, epochs=3, progress=False).losses)
+    assert runs[0] == runs[1]
+
+
+def test_evaluations_record_fractional_epochs():
+    x, y = _problem()
+    model = _linear()
+    history = train(model, SGD(model.parameters(), lr=0.05), make_loader(x, y, 4), mse, epochs=2,
+                    evaluate=lambda m: dataset_loss(m, mse, x, y), eval_every=4, progress=False)
+    epochs, _ = history.curve("loss", x="epochs")
+    assert epochs == pytest.approx([0.0, 0.4, 0.8, 1.2, 1.6, 2.0])
+    assert [e["epoch"] for e in history.evals] == [0, 1, 1, 2, 2, 2]
