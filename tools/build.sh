@@ -41,7 +41,9 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 start=$SECONDS
 set +e
-jupyter-book build . -W -n --keep-going 2>&1 | tee "$log"
+# `jupyter-book build . -W -n --keep-going`, run by $PYTHON (so its kernels are $PYTHON too).
+"$PYTHON" -c 'import sys; from jupyter_book.cli.main import main; sys.argv[0] = "jupyter-book"; main()' \
+    build . -W -n --keep-going 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 build_seconds=$((SECONDS - start))
