@@ -1,0 +1,89 @@
+"""Command line: ``python -m optimlab.homework {build,grade,scan} ...`` (see ``--help``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ._build import build, scan
+from ._grade import grade_notebook
+from ._report import table, write_csv, write_json
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m optimlab.homework",
+        description="Student editions of the chapters (no solutions) and grading of submitted notebooks.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    make = commands.add_parser("build", help="write the homework edition of chapters",
+                               description="Write each chapter without its solutions: reference code "
+                               "between the markers becomes a stub that raises NotImplementedError.")
+    make.add_argument("chapters", nargs="*", type=Path,
+                      help="notebooks or folders of notebooks (default: chapters/)")
+    make.add_argument("--out", type=Path, default=Path("homework_build"), help="output folder (default: %(default)s)")
+    make.add_argument("--strict", action="store_true",
+                      help="also refuse a notebook that repeats lines of a removed solution elsewhere")
+
+    grade = commands.add_parser("grade", help="grade submitted notebooks",
+                                description="Run each submission in a fresh kernel, then run every "
+                                "exercise's check on the learner's function in that kernel.")
+    grade.add_argument("submissions", nargs="+", type=Path,
+                       help="notebooks, or folders whose notebooks are all graded")
+    grade.add_argument("--timeout", type=float, default=60, metavar="SECONDS",
+                       help="time limit per notebook cell (default: %(default)g)")
+    grade.add_argument("--total-timeout", type=float, default=600, metavar="SECONDS",
+                       help="time limit for all the notebook's cells together (default: %(default)g)")
+    grade.add_argument("--check-timeout", type=float, default=30, metavar="SECONDS",
+                       help="time limit per exercise check (default: %(default)g)")
+    grade.add_argument("--checks", type=Path, action="append", default=[], metavar="FILE",
+                       help="a Python file with a CHECKS dict, used in addition to (and instead of, for "
+                       "the same id) the packaged checks; may be repeated")
+    grade.add_argument("--kernel", default="python3", help="Jupyter kernel name (default: %(default)s)")
+    grade.add_argument("--json", type=Path, metavar="FILE", help="write every grade as JSON")
+    grade.add_argument("--csv", type=Path, metavar="FILE", help="write one row per submission and exercise")
+
+    check = commands.add_parser("scan", help="look for solution text left in homework notebooks")
+    check.add_argument("paths", nargs="+", type=Path, help="notebooks or folders of notebooks")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "build":
+        chapters = args.chapters or [Path("chapters")]
+        missing = [str(path) for path in chapters if not path.exists()]
+        if missing:
+            print(f"not found: {', '.join(missing)}", file=sys.stderr)
+            return 2
+        return 1 if build(chapters, args.out, strict=args.strict) else 0
+    if args.command == "scan":
+        return 1 if scan(args.paths) else 0
+
+    for path in args.checks:
+        if not path.is_file():
+            print(f"checks file not found: {path}", file=sys.stderr)
+            return 2
+    submissions = []
+    for path in args.submissions:
+        submissions.extend(sorted(path.glob("*.ipynb")) if path.is_dir() else [path])
+    grades = []
+    for path in submissions:
+        grade = grade_notebook(path, cell_timeout=args.timeout, total_timeout=args.total_timeout,
+                               check_timeout=args.check_timeout, extra_checks=args.checks,
+                               kernel_name=args.kernel)
+        grades.append(grade)
+        print(table(grade), flush=True)
+    if len(grades) > 1:
+        print(f"== {len(grades)} submissions: "
+              + ", ".join(f"{g.file} {g.score:.2f}/{g.max_score}" for g in grades))
+    if args.json:
+        write_json(grades, args.json)
+    if args.csv:
+        write_csv(grades, args.csv)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
