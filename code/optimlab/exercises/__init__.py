@@ -19,13 +19,15 @@ from functools import lru_cache
 
 from ._core import ERROR, FAILED, NOT_IMPLEMENTED, PASSED, Case, CheckResult, run_cases
 
-__all__ = ["Case", "CheckResult", "run_cases", "check", "all_checks",
+__all__ = ["Case", "CheckResult", "run_cases", "check", "all_checks", "register_checks",
            "PASSED", "FAILED", "NOT_IMPLEMENTED", "ERROR"]
+
+# Checks added at run time with register_checks (an instructor's private checks, a test's own).
+_EXTRA_CHECKS: dict = {}
 
 
 @lru_cache(maxsize=None)
-def all_checks() -> dict:
-    """Every registered check, by exercise id, gathered from the chapter modules of this package."""
+def _package_checks() -> dict:
     checks = {}
     for info in pkgutil.iter_modules(__path__):
         if info.name.startswith("_"):
@@ -36,6 +38,32 @@ def all_checks() -> dict:
                 raise RuntimeError(f"exercise id {exercise_id!r} is registered twice")
             checks[exercise_id] = fn
     return checks
+
+
+def all_checks() -> dict:
+    """Every registered check, by exercise id: the chapter modules of this package, then those
+    added with :func:`register_checks`."""
+    return {**_package_checks(), **_EXTRA_CHECKS}
+
+
+all_checks.cache_clear = _package_checks.cache_clear  # as when all_checks itself was cached
+
+
+def register_checks(checks: dict, *, replace: bool = False) -> None:
+    """Add checks that do not live in this package, e.g. an instructor's private grading checks.
+
+    ``checks`` maps exercise ids to check functions, like a chapter module's ``CHECKS``. An id that
+    is already registered raises ``ValueError`` unless ``replace`` is true, in which case the new
+    check is used from now on.
+    """
+    if not replace:
+        taken = sorted(set(checks) & set(all_checks()))
+        if taken:
+            raise ValueError(f"exercise ids already registered: {taken}")
+    for exercise_id, fn in checks.items():
+        if not callable(fn):
+            raise TypeError(f"the check for {exercise_id!r} is not callable")
+    _EXTRA_CHECKS.update(checks)
 
 
 def check(exercise_id: str, answer) -> CheckResult:
