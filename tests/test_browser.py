@@ -29,10 +29,11 @@ HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = os.environ.get("OPTIMLAB_CHROMIUM", "/usr/bin/chromium")
 REQUIRE = os.environ.get("OPTIMLAB_REQUIRE_BOOK") == "1"
-# Flags that work as root, without a GPU and without a network (no update checks, no sync, no QUIC probing).
-# playwright adds --headless and a fresh temporary --user-data-dir itself.
+# Flags that work as root, without a GPU and without a network (no update checks, no sync, no QUIC probing),
+# and in containers with a small /dev/shm. playwright adds --headless and a fresh temporary --user-data-dir.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
 
 
 def toc_docs() -> list[str]:
