@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 __all__ = ["iteration_matrix", "characteristic", "spectral_radius", "max_stable_lr", "convergence_rate",
-           "error_path", "PhaseDiagram", "phase_diagram", "draw_phase_diagram"]
+           "error_path", "PhaseDiagram", "phase_diagram", "RATE_LEVELS", "draw_phase_diagram"]
 
 
 def iteration_matrix(lr: float, lam: float, momentum: float = 0.0, *, nesterov: bool = False) -> torch.Tensor:
@@ -137,12 +137,17 @@ def phase_diagram(eigenvalues, lrs, momenta, *, nesterov: bool = False) -> Phase
     return PhaseDiagram(lrs, momenta, rates, tuple(float(v) for v in np.ravel(eigenvalues)), nesterov)
 
 
+#: Colour levels of :func:`draw_phase_diagram`: finer near 1, where the rates of ill-conditioned problems lie.
+RATE_LEVELS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 1.0)
+
+
 def draw_phase_diagram(diagram: PhaseDiagram, ax=None, *, xlabel: str = r"learning rate $\eta$",
-                       colorbar: bool = True, title: str | None = None):
-    """A filled contour map of the rate (the colour scale ends at 1; where the rate is ≥ 1 the
-    iteration diverges and the map is grey), with the stability boundary of each eigenvalue drawn
-    as a dashed line. Returns the figure when it made one, else ``ax``."""
+                       colorbar: bool = True, title: str | None = None, levels=RATE_LEVELS):
+    """A filled contour map of the rate, one colour per interval of ``levels`` (by default finer near
+    1); where the rate is ≥ 1 the iteration diverges and the map is grey. The stability boundary of each
+    eigenvalue is drawn as a dashed line. Returns the figure when it made one, else ``ax``."""
     import matplotlib.pyplot as plt
+    from matplotlib.colors import BoundaryNorm
 
     if ax is None:
         fig, ax = plt.subplots(figsize=(5.6, 3.8), layout="constrained")
@@ -151,10 +156,10 @@ def draw_phase_diagram(diagram: PhaseDiagram, ax=None, *, xlabel: str = r"learni
     else:
         created = False
     rates = np.ma.masked_where(diagram.rates >= 1, diagram.rates)
+    cmap = plt.get_cmap("viridis")
     ax.set_facecolor("0.82")
-    filled = ax.contourf(diagram.lrs, diagram.momenta, rates, levels=np.linspace(0, 1, 11), cmap="viridis")
-    ax.contour(diagram.lrs, diagram.momenta, diagram.rates, levels=[0.5, 0.8, 0.9, 0.95], colors="white",
-               linewidths=0.6, alpha=0.7)
+    filled = ax.contourf(diagram.lrs, diagram.momenta, rates, levels=list(levels), cmap=cmap,
+                         norm=BoundaryNorm(list(levels), cmap.N))
     for lam in diagram.eigenvalues:
         bound = np.array([max_stable_lr(lam, b, nesterov=diagram.nesterov) for b in diagram.momenta])
         ax.plot(bound, diagram.momenta, "--", color="0.15", lw=1.0)
@@ -166,5 +171,5 @@ def draw_phase_diagram(diagram: PhaseDiagram, ax=None, *, xlabel: str = r"learni
     if title:
         ax.set_title(title)
     if colorbar:
-        ax.figure.colorbar(filled, ax=ax, label=r"rate $\rho$ (error factor per step)")
+        ax.figure.colorbar(filled, ax=ax, label=r"rate $\rho$ (error factor per step)", ticks=list(levels))
     return ax.figure if created else ax
