@@ -20,7 +20,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from optimlab.homework import (HomeworkError, build, find_exercises, grade_notebook, leftovers, main,
+from optimlab.homework import (HomeworkError, build, find_exercises, grade_many, grade_notebook, leftovers, main,
                                scan, stub_source, student_edition)
 from optimlab.homework._kernel import _limited
 
@@ -241,7 +241,7 @@ def test_grade_command_reference_passes_and_unfilled_stub_scores_zero(tmp_path):
     grades_json, grades_csv = tmp_path / "grades.json", tmp_path / "grades.csv"
     started = time.monotonic()
     run = subprocess.run([sys.executable, "-m", "optimlab.homework", "grade", "class",
-                          "--checks", str(FIXTURE_CHECKS), "--timeout", "60", "--json", str(grades_json),
+                          "--checks", str(FIXTURE_CHECKS), "--timeout", "60", "--jobs", "2", "--json", str(grades_json),
                           "--csv", str(grades_csv)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert time.monotonic() - started < 120
@@ -309,17 +309,30 @@ def test_a_crashing_kernel_is_replaced_and_the_rest_still_graded(tmp_path):
 
 
 def test_the_overall_limit_skips_the_remaining_cells(tmp_path):
+    """Also: a student who deleted the exercise's cells still has it graded (from the manifest)."""
     path = tmp_path / "slow.ipynb"
-    nbformat.write(_chapter(*[new_code_cell("import time\ntime.sleep(60)") for _ in range(3)],
-                            new_code_cell("print('never')")), path)
+    nb = _chapter(*[new_code_cell("import time\ntime.sleep(60)") for _ in range(3)], new_code_cell("print('never')"))
+    nb.metadata["optimlab_homework"] = _student()[0].metadata["optimlab_homework"]
+    nbformat.write(nb, path)
     started = time.monotonic()
-    grade = grade_notebook(path, cell_timeout=2, total_timeout=5)
-    assert time.monotonic() - started < 30
+    grade = grade_notebook(path, cell_timeout=2, total_timeout=5, extra_checks=[FIXTURE_CHECKS])
+    assert time.monotonic() - started < 45
     kinds = [(i.cell, i.kind) for i in grade.issues]
     # cells 1 and 2 use up the 5 s (the second one perhaps only its rest); the print is never reached
     assert kinds[:2] == [(1, "timeout"), (2, "timeout")] and kinds[-1] == (4, "skipped")
     assert kinds[2] in ((3, "timeout"), (3, "skipped")) and len(kinds) == 4
-    assert (grade.exercises, grade.score, grade.max_score) == ([], 0, 0)
+    assert [(e.id, e.status, e.score) for e in grade.exercises] == [
+        ("ex-hwfix-scale", "missing", 0.0), ("ex-hwfix-why", "manual", None), ("ex-hwfix-table", "manual", None)]
+    assert "`scale` is not defined" in grade.exercises[0].hint and grade.max_score == 1
+
+
+def test_a_kernel_that_cannot_start_fails_the_command(tmp_path, capsys):
+    assert main(["grade", str(FIXTURE), "--kernel", "no-such-kernel", "--csv", str(tmp_path / "g.csv")]) == 1
+    out = capsys.readouterr()
+    assert "kernel failed" in out.out and "could not run" in out.err
+    rows = list(csv.DictReader((tmp_path / "g.csv").open(newline="")))
+    assert [(r["file_status"], r["status"]) for r in rows] == [("kernel failed", "not run"),
+                                                               ("kernel failed", "manual"), ("kernel failed", "manual")]
 
 
 def test_an_unreadable_submission_is_reported(tmp_path):
@@ -354,12 +367,11 @@ def test_gradient_descent_chapter_homework(tmp_path):
     path = tmp_path / "gradient_descent.ipynb"
     nbformat.write(student, path)
 
-    reference = grade_notebook(CHAPTER, cell_timeout=120)
+    reference, unfilled = grade_many([CHAPTER, path], jobs=2, cell_timeout=120)
     assert reference.issues == []
     assert {e.id: e.status for e in reference.exercises if e.id in checked} == {i: "passed" for i in checked}
     assert reference.score == reference.max_score == len(checked)
 
-    unfilled = grade_notebook(path, cell_timeout=120)
     assert all(i.kind == "error" and "NotImplementedError" in i.detail for i in unfilled.issues)
     assert {e.id: (e.status, e.score) for e in unfilled.exercises if e.id in checked} == {
         i: ("not implemented", 0.0) for i in checked}

@@ -14,12 +14,12 @@ fresh kernel under time limits and applies each exercise's registered check
 """
 
 from ._build import BuildSummary, build, leftovers, scan, student_edition
-from ._grade import CellIssue, ExerciseGrade, SubmissionGrade, grade_notebook
+from ._grade import CellIssue, ExerciseGrade, SubmissionGrade, grade_many, grade_notebook
 from ._notebook import Exercise, HomeworkError, find_exercises, stub_source
 from ._report import table, write_csv, write_json
 
 __all__ = ["BuildSummary", "build", "leftovers", "scan", "student_edition", "CellIssue", "ExerciseGrade",
-           "SubmissionGrade", "grade_notebook", "Exercise", "HomeworkError", "find_exercises", "stub_source",
+           "SubmissionGrade", "grade_many", "grade_notebook", "Exercise", "HomeworkError", "find_exercises", "stub_source",
            "table", "write_csv", "write_json", "main"]
 
 

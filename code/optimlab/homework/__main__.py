@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ._build import build, scan
-from ._grade import grade_notebook
+from ._grade import grade_many
 from ._report import table, write_csv, write_json
 
 
@@ -28,7 +28,9 @@ def _parser() -> argparse.ArgumentParser:
 
     grade = commands.add_parser("grade", help="grade submitted notebooks",
                                 description="Run each submission in a fresh kernel, then run every "
-                                "exercise's check on the learner's function in that kernel.")
+                                "exercise's check on the learner's function in that kernel. Exit status 0 "
+                                "once every submission is graded (whatever the scores), 1 when a kernel "
+                                "could not be started, 2 for a usage error.")
     grade.add_argument("submissions", nargs="+", type=Path,
                        help="notebooks, or folders whose notebooks are all graded")
     grade.add_argument("--timeout", type=float, default=60, metavar="SECONDS",
@@ -40,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--checks", type=Path, action="append", default=[], metavar="FILE",
                        help="a Python file with a CHECKS dict, used in addition to (and instead of, for "
                        "the same id) the packaged checks; may be repeated")
+    grade.add_argument("--jobs", type=int, default=1, metavar="N",
+                       help="grade N submissions at a time, each in its own kernel (default: %(default)s)")
     grade.add_argument("--kernel", default="python3", help="Jupyter kernel name (default: %(default)s)")
     grade.add_argument("--json", type=Path, metavar="FILE", help="write every grade as JSON")
     grade.add_argument("--csv", type=Path, metavar="FILE", help="write one row per submission and exercise")
@@ -68,13 +72,9 @@ def main(argv=None) -> int:
     submissions = []
     for path in args.submissions:
         submissions.extend(sorted(path.glob("*.ipynb")) if path.is_dir() else [path])
-    grades = []
-    for path in submissions:
-        grade = grade_notebook(path, cell_timeout=args.timeout, total_timeout=args.total_timeout,
-                               check_timeout=args.check_timeout, extra_checks=args.checks,
-                               kernel_name=args.kernel)
-        grades.append(grade)
-        print(table(grade), flush=True)
+    grades = grade_many(submissions, jobs=args.jobs, on_done=lambda grade: print(table(grade), flush=True),
+                        cell_timeout=args.timeout, total_timeout=args.total_timeout,
+                        check_timeout=args.check_timeout, extra_checks=args.checks, kernel_name=args.kernel)
     if len(grades) > 1:
         print(f"== {len(grades)} submissions: "
               + ", ".join(f"{g.file} {g.score:.2f}/{g.max_score}" for g in grades))
@@ -82,6 +82,10 @@ def main(argv=None) -> int:
         write_json(grades, args.json)
     if args.csv:
         write_csv(grades, args.csv)
+    failed = [grade.file for grade in grades if grade.status == "kernel failed"]
+    if failed:
+        print(f"grading could not run for: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

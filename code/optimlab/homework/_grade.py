@@ -22,6 +22,7 @@ do anything its user may do, so grade untrusted work inside a container or as an
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import secrets
@@ -192,7 +193,7 @@ async def _execute(plan: list[_Step], *, cell_timeout: float, total_timeout: flo
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(step.source) for step in plan])
     keep = {index for index, step in enumerate(plan) if step.kind == "check"}
     broke: dict[int, _Outcome] = {}        # steps that killed a kernel: never run again
-    deadline = None                        # the overall limit starts once the first kernel is up
+    deadline = None
     restarts = 0
     while True:
         outcomes: dict[int, _Outcome] = {}
@@ -205,12 +206,12 @@ async def _execute(plan: list[_Step], *, cell_timeout: float, total_timeout: flo
                          resources={"metadata": {"path": workdir}})
         broken = None
         async with client.async_setup_kernel(cleanup_kc=True):
-            if deadline is None:
-                deadline = monotonic() + total_timeout
             for index, step in enumerate(plan):
                 if index in broke:
                     continue
                 if step.kind == "cell":
+                    if deadline is None:  # the overall limit starts with the notebook's first cell
+                        deadline = monotonic() + total_timeout
                     remaining = deadline - monotonic()
                     if remaining < 1:
                         outcomes[index] = _Outcome("skipped", "the notebook ran past its overall time limit")
@@ -277,7 +278,7 @@ def grade_notebook(path, *, cell_timeout: float = 60, total_timeout: float = 600
         elif step.kind == "cell":
             if outcome.kind not in ("skipped", "not run"):
                 result.cells_run += 1
-            if outcome.kind != "ok":
+            if outcome.kind != "ok" and result.status == "graded":
                 detail = outcome.detail or {"killed": "stopped responding; the kernel was killed",
                                             "died": "the kernel died"}.get(outcome.kind, "")
                 result.issues.append(CellIssue(step.cell, outcome.kind, detail))
@@ -310,3 +311,29 @@ def grade_notebook(path, *, cell_timeout: float = 60, total_timeout: float = 600
         result.exercises.append(ExerciseGrade(item.id, item.name, status, 0.0, messages=[message]))
     result.seconds = round(monotonic() - started, 1)
     return result
+
+
+def grade_many(paths, *, jobs: int = 1, on_done=None, **options) -> list[SubmissionGrade]:
+    """Grade several notebooks, ``jobs`` at a time (each in its own process and kernel); returns the
+    grades in the order of ``paths`` and calls ``on_done(grade)`` as each one finishes."""
+    paths = list(paths)
+    if jobs <= 1 or len(paths) <= 1:
+        grades = []
+        for path in paths:
+            grades.append(grade_notebook(path, **options))
+            if on_done:
+                on_done(grades[-1])
+        return grades
+    grades: list[SubmissionGrade | None] = [None] * len(paths)
+    with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
+        futures = {pool.submit(grade_notebook, path, **options): index for index, path in enumerate(paths)}
+        for future in concurrent.futures.as_completed(futures):
+            index = futures[future]
+            try:
+                grades[index] = future.result()
+            except Exception as exc:  # the worker process itself failed
+                grades[index] = SubmissionGrade(str(paths[index]), "kernel failed",
+                                                note=f"{type(exc).__name__}: {exc}")
+            if on_done:
+                on_done(grades[index])
+    return grades

@@ -20,7 +20,7 @@ def short_hint(hint: str, width: int = 80) -> str:
     """A hint cut to ``width``; a named likely mistake is kept in preference to the values."""
     head, found, mistake = hint.partition(" -- likely mistake: ")
     if found:
-        hint = f"{head.split(':', 1)[0]}: likely mistake: {mistake}"
+        hint = f"likely mistake: {mistake}"
     return _cut(hint, width)
 
 
