@@ -21,7 +21,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from optimlab.homework import (HomeworkError, build, find_exercises, grade_many, grade_notebook, leftovers, main,
-                               scan, stub_source, student_edition)
+                               stub_source, student_edition)
 from optimlab.homework._kernel import _limited
 
 ROOT = Path(__file__).resolve().parents[1]

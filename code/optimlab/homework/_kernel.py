@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import signal
 import threading
-from pathlib import Path
 
 MIME = "application/vnd.optimlab.grade+json"
 
