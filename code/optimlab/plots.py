@@ -355,3 +355,65 @@ def animate_2d(objective: Objective, trajs, labels=None, *, frames: int = 24, in
     width = min(6.0, max(3.5, 3.4 * (hi1 - lo1) / (hi2 - lo2) + 0.7))
     return _animate(objective, trajs, _draw_2d, labels=labels, frames=frames, interval=interval,
                     title=title, figsize=(width, 3.6), levels=levels, n=100)
+
+
+# --- convex sets and chords -------------------------------------------------------------------
+
+def _segment_stays_inside(inside, a, b, n: int = 101) -> bool:
+    t = torch.linspace(0, 1, n, dtype=DTYPE).unsqueeze(-1)
+    a, b = torch.as_tensor(a, dtype=DTYPE), torch.as_tensor(b, dtype=DTYPE)
+    with torch.no_grad():
+        return bool(inside(a + t * (b - a)).all())
+
+
+def region_2d(inside, bounds, ax=None, *, segments=(), n: int = 300, color: str = COLORS[0],
+              title: str | None = None):
+    """Shade the set ``{x : inside(x)}`` of the plane (``inside`` maps points ``(..., 2)`` to booleans)
+    over ``bounds = ((x1_low, x1_high), (x2_low, x2_high))``, and draw ``segments`` (pairs of points):
+    green when a segment stays in the set, vermilion when it leaves it (the set is then not convex)."""
+    ax, created = _new_axes(ax)
+    (lo1, hi1), (lo2, hi2) = bounds
+    x1, x2 = torch.meshgrid(torch.linspace(lo1, hi1, n, dtype=DTYPE), torch.linspace(lo2, hi2, n, dtype=DTYPE),
+                            indexing="xy")
+    with torch.no_grad():
+        mask = inside(torch.stack([x1, x2], dim=-1)).numpy().astype(float)
+    ax.contourf(x1.numpy(), x2.numpy(), mask, levels=[0.5, 1.5], colors=[color], alpha=0.35)
+    ax.contour(x1.numpy(), x2.numpy(), mask, levels=[0.5], colors=[color], linewidths=1.2)
+    for a, b in segments:
+        colour = COLORS[2] if _segment_stays_inside(inside, a, b) else COLORS[1]
+        ax.plot([a[0], b[0]], [a[1], b[1]], "-o", color=colour, ms=4, lw=1.8, zorder=3)
+    ax.set_xlim(lo1, hi1)
+    ax.set_ylim(lo2, hi2)
+    ax.set_aspect("equal", adjustable="box")
+    ax.grid(False)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    return _finish(ax, created, [], False, title)
+
+
+def chords_1d(objective: Objective, pairs, ax=None, *, xlim=None, title: str | None = None, n: int = 400):
+    """The curve of a one-dimensional ``objective`` with the chord between ``(a, f(a))`` and ``(b, f(b))``
+    for each pair ``(a, b)``: green when the chord lies on or above the curve, vermilion (with the gap
+    shaded) when the curve rises above it somewhere, which convex functions never do."""
+    ax, created = _new_axes(ax)
+    lo, hi = xlim if xlim is not None else objective.bounds[0]
+    grid = torch.linspace(lo, hi, n, dtype=DTYPE)
+    with torch.no_grad():
+        ax.plot(grid.numpy(), objective(grid).numpy(), color="0.45", lw=1.4, zorder=1)
+        for a, b in pairs:
+            xs = torch.linspace(a, b, 200, dtype=DTYPE)
+            curve = objective(xs).numpy()
+            fa, fb = float(objective(a)), float(objective(b))
+            chord = fa + (xs.numpy() - a) / (b - a) * (fb - fa)
+            above = curve > chord + 1e-12 * max(1.0, abs(fa), abs(fb))
+            colour = COLORS[1] if above.any() else COLORS[2]
+            ax.plot([a, b], [fa, fb], "-o", color=colour, ms=4, lw=1.6, zorder=3)
+            if above.any():
+                ax.fill_between(xs.numpy(), chord, curve, where=above, color=colour, alpha=0.25, lw=0)
+    ax.set_xlim(lo, hi)
+    ax.set_xlabel("$x$")
+    ax.set_ylabel("$f(x)$")
+    return _finish(ax, created, [], False, title)
+
+
+__all__ += ["region_2d", "chords_1d"]
