@@ -55,8 +55,8 @@ class TensorLoader:
     own ``RandomSampler`` and ``BatchSampler`` make the orders; one draw per epoch mirrors the seed a
     ``DataLoader`` iterator takes for its workers). It differs only in speed: a ``DataLoader`` over
     a ``TensorDataset`` fetches the examples of a batch one by one and stacks them, whereas this
-    loader indexes every tensor once, ``x[indices]``. For data that already sits in memory as
-    tensors the per-example work is pure overhead.
+    loader gathers the batch's rows of each tensor in one call (``x.index_select(0, indices)``). For
+    data that already sits in memory as tensors the per-example work is pure overhead.
     """
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, *, shuffle: bool = True, seed: int = 0):
@@ -77,8 +77,8 @@ class TensorLoader:
         # A DataLoader iterator first draws a base seed from the loader's generator; do the same.
         torch.empty((), dtype=torch.int64).random_(generator=self.generator)
         for batch in self.batch_sampler:
-            index = torch.as_tensor(batch)
-            yield self.x[index], self.y[index]
+            index = torch.tensor(batch, dtype=torch.long)
+            yield self.x.index_select(0, index), self.y.index_select(0, index)
 
 
 def mlp(in_features: int, hidden: list[int] | tuple[int, ...], out_features: int, *, seed: int = 0,
