@@ -417,3 +417,86 @@ def chords_1d(objective: Objective, pairs, ax=None, *, xlim=None, title: str | N
 
 
 __all__ += ["region_2d", "chords_1d"]
+
+
+# --- training histories -------------------------------------------------------------------------
+
+_HISTORY_AXES = {"time": "training time (s)", "epochs": "epochs", "epoch": "epoch", "update": "updates"}
+
+
+def history_curves(histories, key: str = "loss", *, x: str = "time", ax=None, logx: bool = False, logy="auto",
+                   minimum: float | None = None, xlabel: str | None = None, ylabel: str | None = None,
+                   legend=None, title: str | None = None):
+    """An evaluated quantity of training runs against time, epochs or updates.
+
+    ``histories`` is ``{label: history}``, each an :class:`optimlab.train.History` (anything with
+    its ``curve(key, x)`` method). ``x`` is ``"time"`` (training seconds, evaluation excluded),
+    ``"epochs"`` (passes over the data, fractional), ``"epoch"`` or ``"update"``. With ``minimum``
+    the curves show the gap ``value − minimum``. With ``logx`` points at ``x <= 0`` (the evaluation
+    before training) are left out; ``logy="auto"`` uses a log scale when every value is positive.
+    """
+    ax, created = _new_axes(ax)
+    items = []
+    for label, history in histories.items():
+        xs, ys = (np.asarray(v, dtype=float) for v in history.curve(key, x))
+        if minimum is not None:
+            ys = ys - minimum
+        if logx:
+            keep = xs > 0
+            xs, ys = xs[keep], ys[keep]
+        ax.plot(xs, ys, label=label or None)
+        items.append((label, ys))
+    finite = np.concatenate([v[np.isfinite(v)] for _, v in items]) if items else np.array([])
+    if logx:
+        ax.set_xscale("log")
+    if logy is True or (logy == "auto" and finite.size and (finite > 0).all()):
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel or _HISTORY_AXES.get(x, x))
+    ax.set_ylabel(ylabel or (f"{key} − minimum" if minimum is not None else key))
+    return _finish(ax, created, items, legend, title)
+
+
+__all__ += ["history_curves"]
+
+
+# --- many seeded runs ---------------------------------------------------------------------------
+
+def spread_curves(curves, ax=None, *, x=None, band=(0.1, 0.9), logx: bool = False, logy="auto",
+                  xlabel: str = "step", ylabel: str | None = None, legend=None, title: str | None = None):
+    """The mean of many runs with a shaded band between two quantiles of the runs.
+
+    ``curves`` is ``{label: values}`` with ``values`` of shape ``(points, runs)`` (a tensor or an
+    array); ``x`` gives the positions of the points (default ``0, 1, 2, ...``). ``band`` is the pair of
+    quantiles that bound the shading (``None``: no band). ``logy="auto"`` uses a log scale when every
+    mean and band value is positive.
+    """
+    ax, created = _new_axes(ax)
+    items, shown = [], []
+    for i, (label, values) in enumerate(curves.items()):
+        values = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values, dtype=float)
+        if values.ndim == 1:
+            values = values[:, None]
+        xs = np.arange(len(values)) if x is None else np.asarray(x, dtype=float)
+        if len(xs) != len(values):
+            raise ValueError(f"{label!r}: {len(values)} points but {len(xs)} x values")
+        colour = COLORS[i % len(COLORS)]
+        mean = values.mean(axis=1)
+        ax.plot(xs, mean, color=colour, label=label or None)
+        shown.append(mean)
+        if band is not None and values.shape[1] > 1:
+            low, high = np.quantile(values, band, axis=1)
+            ax.fill_between(xs, low, high, color=colour, alpha=0.2, lw=0)
+            shown += [low, high]
+        items.append((label, mean))
+    finite = np.concatenate([v[np.isfinite(v)] for v in shown]) if shown else np.array([])
+    if logx:
+        ax.set_xscale("log")
+    if logy is True or (logy == "auto" and finite.size and (finite > 0).all()):
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    return _finish(ax, created, items, legend, title)
+
+
+__all__ += ["spread_curves"]
