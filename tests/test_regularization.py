@@ -310,3 +310,58 @@ def test_ensemble_averages_softmax_in_eval_mode():
     torch.testing.assert_close(reg.make_ensemble_predictions(models, x), probs, rtol=0, atol=0)
     with pytest.raises(ValueError, match="at least one model"):
         reg.make_ensemble_predictions([], x)
+
+
+# ------------------------------------------------------------------ augmented batches
+
+def test_augmented_batches_are_seeded_fresh_per_pass_and_keep_labels():
+    split = reg.load_digits_tensors(n_train=20)
+    loader = reg.AugmentedBatches(split.x_train, split.y_train, 8, seed=3)
+    assert len(loader) == 3
+    first, second = list(loader), list(loader)
+    assert [len(y) for _, y in first] == [8, 8, 4]
+    assert all(x.shape == (len(y), 1, 8, 8) and x.dtype == split.x_train.dtype for x, y in first)
+    assert not torch.equal(first[0][0], second[0][0])                  # new transformations every pass
+    again = list(reg.AugmentedBatches(split.x_train, split.y_train, 8, seed=3))
+    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(first, again))
+    # each pass is a permutation of the examples: the labels come out shuffled, all of them
+    assert sorted(torch.cat([y for _, y in first]).tolist()) == sorted(split.y_train.tolist())
+
+
+def test_augmented_batches_without_transformations_return_the_images():
+    split = reg.load_digits_tensors(n_train=12)
+    loader = reg.AugmentedBatches(split.x_train, split.y_train, 5, seed=0, max_shift=0, max_rotation_deg=0)
+    for images, labels in loader:
+        # find each image among the originals: identical pixels and the same label
+        for image, label in zip(images, labels):
+            matches = (split.x_train == image).flatten(1).all(dim=1).nonzero().flatten()
+            assert len(matches) >= 1 and label in split.y_train[matches]
+    full = list(reg.AugmentedBatches(split.x_train, split.y_train, None, max_shift=0, max_rotation_deg=0))
+    assert len(full) == 1 and torch.allclose(full[0][0], split.x_train) and torch.equal(full[0][1], split.y_train)
+
+
+def test_augmented_batches_match_augment_digits_and_validate_arguments():
+    split = reg.load_digits_tensors(n_train=10)
+    (images, _), = list(reg.AugmentedBatches(split.x_train, split.y_train, None, seed=7))
+    expected = reg.augment_digits(split.x_train, torch.Generator().manual_seed(7))
+    assert torch.equal(images, expected)
+    with pytest.raises(ValueError, match="batch_size"):
+        reg.AugmentedBatches(split.x_train, split.y_train, 0)
+    with pytest.raises(ValueError, match="different numbers"):
+        reg.AugmentedBatches(split.x_train, split.y_train[:5])
+    with pytest.raises(ValueError, match="max_shift"):
+        reg.AugmentedBatches(split.x_train, split.y_train, max_shift=-1)
+
+
+def test_augmented_batches_train_a_model():
+    from optimlab.train import train
+    split = reg.load_digits_tensors(n_train=40)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    loss_fn = torch.nn.functional.cross_entropy
+    before = loss_fn(model(split.x_train), split.y_train).item()
+    loader = reg.AugmentedBatches(split.x_train, split.y_train, 16, seed=0)
+    history = train(model, opt, loader, loss_fn, 20, progress=False)
+    assert len(history.losses) == 20 * 3
+    assert loss_fn(model(split.x_train), split.y_train).item() < 0.5 * before

@@ -39,7 +39,7 @@ from .data import Split, load_digits
 __all__ = [
     "l2_penalty", "l1_penalty", "prox_l1_", "decoupled_weight_decay_", "sparsity",
     "load_digits_tensors", "random_affine_params", "affine_transform", "augment_digits",
-    "make_ensemble_predictions",
+    "AugmentedBatches", "make_ensemble_predictions",
 ]
 
 
@@ -191,6 +191,41 @@ def augment_digits(images: Tensor, generator: torch.Generator, max_shift: int = 
     """
     angles, shifts = random_affine_params(images.shape[0], generator, max_shift, max_rotation_deg)
     return affine_transform(images, angles, shifts)
+
+
+class AugmentedBatches:
+    """Mini-batches of images, augmented afresh on every pass: a loader for :func:`optimlab.train.train`.
+
+    Each pass over ``AugmentedBatches(x, y, batch_size, seed=...)`` shuffles the examples (unless
+    ``batch_size`` is ``None``: one batch holding every example, in order), and yields
+    ``(augment_digits(x[batch]), y[batch])``, with shifts and rotations drawn as in
+    :func:`augment_digits`. Everything is drawn from one generator seeded with ``seed``, so two loaders
+    with the same arguments yield the same batches; every pass sees new random transformations.
+    """
+
+    def __init__(self, x: Tensor, y: Tensor, batch_size: int | None = None, *, seed: int = 0,
+                 max_shift: int = 1, max_rotation_deg: float = 10.0):
+        if len(x) != len(y):
+            raise ValueError(f"x and y hold different numbers of examples: {len(x)} and {len(y)}")
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"Invalid batch_size: {batch_size} (expected 1 <= batch_size, or None)")
+        random_affine_params(0, torch.Generator(), max_shift, max_rotation_deg)   # validates the ranges
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self.max_shift, self.max_rotation_deg = max_shift, max_rotation_deg
+        self.generator = torch.Generator(device=x.device).manual_seed(seed)
+
+    def __len__(self) -> int:
+        return 1 if self.batch_size is None else -(-len(self.x) // self.batch_size)
+
+    def __iter__(self):
+        if self.batch_size is None:
+            batches = [torch.arange(len(self.x), device=self.x.device)]
+        else:
+            order = torch.randperm(len(self.x), generator=self.generator, device=self.generator.device)
+            batches = order.to(self.x.device).split(self.batch_size)
+        for index in batches:
+            images = augment_digits(self.x[index], self.generator, self.max_shift, self.max_rotation_deg)
+            yield images, self.y[index]
 
 
 # --------------------------------------------------------------------------------------------
