@@ -500,3 +500,88 @@ def spread_curves(curves, ax=None, *, x=None, band=(0.1, 0.9), logx: bool = Fals
 
 
 __all__ += ["spread_curves"]
+
+
+# --- images and hyperparameter sweeps ---------------------------------------------------------
+
+def image_grid(images, ax=None, *, ncols: int | None = None, labels=None, gap: int = 1, cmap: str = "gray_r",
+               title: str | None = None):
+    """Small grey-scale images tiled into one picture, ``ncols`` per row, separated by ``gap`` pixels.
+
+    ``images`` has shape ``(N, H, W)`` or ``(N, 1, H, W)`` (a tensor or an array). ``labels`` (one per
+    image) are written in the top-left corner of each tile. The colour scale is shared by all tiles.
+    """
+    images = np.asarray(images.detach().cpu() if isinstance(images, torch.Tensor) else images, dtype=float)
+    if images.ndim == 4 and images.shape[1] == 1:
+        images = images[:, 0]
+    if images.ndim != 3 or len(images) == 0:
+        raise ValueError(f"expected images of shape (N, H, W) or (N, 1, H, W), got {images.shape}")
+    n, h, w = images.shape
+    ncols = min(n, ncols or 8)
+    nrows = -(-n // ncols)
+    canvas = np.full((nrows * (h + gap) - gap, ncols * (w + gap) - gap), np.nan)
+    for i, image in enumerate(images):
+        r, c = divmod(i, ncols)
+        canvas[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = image
+    if ax is None:
+        fig = plt.figure(figsize=(min(0.45 * ncols * (w + gap) / 9 + 0.3, 10.0), 0.45 * nrows * (h + gap) / 9 + 0.3),
+                         layout="constrained")
+        plt.close(fig)
+        ax, created = fig.add_subplot(), True
+    else:
+        created = False
+    finite = images[np.isfinite(images)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    ax.imshow(np.ma.masked_invalid(canvas), cmap=cmap, vmin=lo, vmax=hi if hi > lo else lo + 1,
+              interpolation="nearest")
+    ax.set_facecolor("white")
+    if labels is not None:
+        labels = list(labels)
+        if len(labels) != n:
+            raise ValueError(f"{len(labels)} labels for {n} images")
+        for i, label in enumerate(labels):
+            r, c = divmod(i, ncols)
+            ax.text(c * (w + gap) - 0.3, r * (h + gap) - 0.3, str(label), fontsize=7, color=COLORS[1],
+                    ha="left", va="top")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    return _finish(ax, created, [], False, title)
+
+
+def sweep_curves(results, ax=None, *, xlabel: str = "learning rate", ylabel: str | None = None, logx: bool = True,
+                 logy="auto", legend=None, title: str | None = None):
+    """A quantity measured at several settings of a hyperparameter, one line per configuration.
+
+    ``results`` is ``{label: (xs, ys)}``. A non-finite value (a run that diverged) is not joined to the
+    line; it is marked with an ``x`` at the top of the axes instead. ``logy="auto"`` uses a log scale
+    when every finite value is positive.
+    """
+    ax, created = _new_axes(ax)
+    items, finite_values = [], []
+    for i, (label, (xs, ys)) in enumerate(results.items()):
+        xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+        if xs.shape != ys.shape:
+            raise ValueError(f"{label!r}: {len(xs)} settings but {len(ys)} values")
+        colour = COLORS[i % len(COLORS)]
+        ok = np.isfinite(ys)
+        ax.plot(xs[ok], ys[ok], "-o", color=colour, ms=4, label=label or None)
+        if (~ok).any():
+            ax.plot(xs[~ok], np.full((~ok).sum(), 0.97), "x", color=colour, ms=8, mew=2, clip_on=False,
+                    transform=ax.get_xaxis_transform())
+        finite_values.append(ys[ok])
+        items.append((label, ys))
+    finite = np.concatenate(finite_values) if finite_values else np.array([])
+    if logx:
+        ax.set_xscale("log")
+    if logy is True or (logy == "auto" and finite.size and (finite > 0).all()):
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    return _finish(ax, created, items, legend, title)
+
+
+__all__ += ["image_grid", "sweep_curves"]
