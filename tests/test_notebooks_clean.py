@@ -17,6 +17,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import book_toc  # noqa: E402
 CHAPTERS = ROOT / "chapters"
 NOTEBOOKS = sorted(p for p in CHAPTERS.glob("*.ipynb"))
 LABEL = re.compile(r"^ex-(?P<chapter>[a-z0-9]+)-(?P<name>[a-z0-9]+(?:-[a-z0-9]+)*)$")
@@ -27,16 +29,7 @@ CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](?P<id>ex-[^"']+)["']""")
 
 
 def toc_docs() -> list[str]:
-    """Every document listed in _toc.yml (comments are not entries), in reading order."""
-    def walk(node):
-        if isinstance(node, dict):
-            for key in ("root", "file"):
-                if key in node:
-                    yield node[key]
-            for key in ("parts", "chapters", "sections"):
-                for child in node.get(key) or []:
-                    yield from walk(child)
-    return list(walk(yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))))
+    return book_toc.toc_docs(ROOT)
 
 
 def load(path: Path) -> dict:

@@ -59,8 +59,6 @@ import re
 import sys
 from pathlib import Path
 
-import yaml
-
 build_status = int(sys.argv[1])
 root = Path.cwd()
 html = root / "_build" / "html"
@@ -68,18 +66,10 @@ executed = root / "_build" / "jupyter_execute"
 problems = []
 
 
-def toc_docs(node):
-    """Every document named in _toc.yml, in reading order."""
-    if isinstance(node, dict):
-        for key in ("root", "file"):
-            if key in node:
-                yield node[key]
-        for key in ("parts", "chapters", "sections"):
-            for child in node.get(key) or []:
-                yield from toc_docs(child)
+sys.path.insert(0, str(root / "tools"))
+from book_toc import toc_docs  # noqa: E402
 
-
-docs = list(toc_docs(yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))))
+docs = toc_docs(root)
 notebooks = [d for d in docs if (root / f"{d}.ipynb").exists()]
 
 if build_status != 0:
