@@ -52,3 +52,24 @@ def test_sweep_curves_linear_axes_and_shape_check():
     assert out is ax and ax.get_xscale() == "linear" and ax.get_yscale() == "linear" and ax.get_xlabel() == "λ"
     with pytest.raises(ValueError, match="settings"):
         plots.sweep_curves({"a": ([1, 2], [1.0])})
+
+
+def test_dot_bars_draws_means_and_every_value():
+    values = {"plain": [0.1, 0.2, 0.3], "ensemble": [0.15]}
+    fig = plots.dot_bars(values, ylabel="error", bottom=0.05)
+    ax = fig.axes[0]
+    heights = [patch.get_height() for patch in ax.patches]
+    np.testing.assert_allclose(heights, [0.2, 0.15])
+    dots = [line for line in ax.get_lines() if line.get_marker() == "."]
+    assert [list(d.get_ydata()) for d in dots] == [[0.1, 0.2, 0.3], [0.15]]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["plain", "ensemble"]
+    assert ax.get_ylim()[0] == 0.05 and ax.get_ylabel() == "error"
+
+
+def test_dot_bars_axes_and_checks():
+    fig, ax = plots.subplots()
+    assert plots.dot_bars({"a": [1.0, 2.0]}, ax=ax) is ax and ax.get_ylim()[0] == 0
+    with pytest.raises(ValueError):
+        plots.dot_bars({})
+    with pytest.raises(ValueError):
+        plots.dot_bars({"a": []})

@@ -585,3 +585,33 @@ def sweep_curves(results, ax=None, *, xlabel: str = "learning rate", ylabel: str
 
 
 __all__ += ["image_grid", "sweep_curves"]
+
+
+def dot_bars(values, ax=None, *, ylabel: str | None = None, bottom: float | None = None, title: str | None = None):
+    """One bar per entry of ``values`` (``{label: sequence of numbers}``) at the mean of its numbers, with
+    every number drawn as a dot on it (for example one dot per seed). ``bottom`` sets the lower end of the
+    value axis (default: 0 when every value is non-negative, else automatic)."""
+    ax, created = _new_axes(ax)
+    names = list(values)
+    if not names:
+        raise ValueError("dot_bars needs at least one entry")
+    runs = [np.asarray(values[name], dtype=float).ravel() for name in names]
+    if any(r.size == 0 for r in runs):
+        raise ValueError("every entry of dot_bars needs at least one value")
+    means = [r.mean() for r in runs]
+    ax.bar(range(len(names)), means, color=[COLORS[i % len(COLORS)] for i in range(len(names))], alpha=0.55)
+    for i, r in enumerate(runs):
+        ax.plot(np.full(r.size, i), r, ".", color="0.15", ms=6)
+    ax.set_xticks(range(len(names)), names, rotation=35, ha="right")
+    ax.grid(False, axis="x")
+    everything = np.concatenate(runs)
+    if bottom is not None:
+        ax.set_ylim(bottom=bottom)
+    elif (everything >= 0).all():
+        ax.set_ylim(bottom=0)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    return _finish(ax, created, [], False, title)
+
+
+__all__ += ["dot_bars"]
