@@ -35,8 +35,11 @@ if not any("image/png" in out.get("data", {}) for out in outputs):
                      "check MPLBACKEND and matplotlibrc")
 PY
 
-echo "== building the book (clean, every notebook executed)"
+echo "== executing every chapter, one kernel per core"
 rm -rf _build
+"$PYTHON" tools/execute_parallel.py
+
+echo "== building the book (notebooks from the fresh execution cache; any that failed above run again here)"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 start=$SECONDS
