@@ -20,6 +20,8 @@ from .utils import public_name
 
 __all__ = ["Source", "show_source"]
 
+_WRAPPED_LINE = "display:block;white-space:pre-wrap;overflow-wrap:anywhere;padding-left:8ch;text-indent:-8ch"
+
 
 class Source:
     """Source code of one object: ``.code`` (text), ``.name``, ``.location`` (file within the package
@@ -36,7 +38,11 @@ class Source:
         from pygments.formatters import HtmlFormatter
         from pygments.lexers import PythonLexer
 
-        body = highlight(self.code, PythonLexer(), HtmlFormatter(noclasses=True, style="friendly", nobackground=True))
+        body = highlight(self.code, PythonLexer(), HtmlFormatter(noclasses=True, style="friendly", nobackground=True,
+                                                                 linespans="src-line"))
+        # Lines wider than the page wrap with a hanging indent instead of hiding their end (where the
+        # comment with the equation usually stands) behind a horizontal scroll bar.
+        body = body.replace('<span id="src-line-', f'<span style="{_WRAPPED_LINE}" id="src-line-')
         return (f'<div class="optimlab-source" style="border:1px solid #d0d7de;border-radius:6px;margin:0.5em 0;'
                 f'background:#f6f8fa;color:#1f2328;overflow-x:auto">'
                 f'<div style="font-size:0.8em;padding:0.3em 0.8em;border-bottom:1px solid #d0d7de;color:#57606a">'
