@@ -38,7 +38,7 @@ import torch
 
 from .objectives import DTYPE, Objective, as_tensor
 
-__all__ = ["KINDS", "classify_hessian", "CriticalPoint", "classify_critical_point", "critical_points_1d",
+__all__ = ["KINDS", "classify_hessian", "kind_from_eigenvalues", "CriticalPoint", "classify_critical_point", "critical_points_1d",
            "random_hessian_kinds", "gradient_descent_endpoints", "ConvexityReport", "check_convex_function",
            "SetReport", "check_convex_set", "sublevel_set", "project_ball", "project_box",
            "project_tensors_onto_ball_", "projected_gradient_step"]
@@ -62,7 +62,11 @@ def classify_hessian(hessian, tol: float = 1e-8) -> str:
     if H.ndim != 2 or H.shape[0] != H.shape[1]:
         raise ValueError(f"expected a square matrix or a number, got shape {tuple(H.shape)}")
     eigenvalues = torch.linalg.eigvalsh(H)  # ascending; uses the lower triangle
-    zero = tol * max(1.0, float(eigenvalues.abs().max()))
+    return kind_from_eigenvalues(eigenvalues, tol * max(1.0, float(eigenvalues.abs().max())))
+
+
+def kind_from_eigenvalues(eigenvalues: torch.Tensor, zero: float) -> str:
+    """The kind of critical point whose Hessian has these eigenvalues; ``|λ| <= zero`` counts as zero."""
     positive, negative = bool((eigenvalues > zero).any()), bool((eigenvalues < -zero).any())
     if positive and negative:
         return "saddle"

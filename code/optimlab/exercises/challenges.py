@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from ..landscape import classify_hessian
+from ..landscape import classify_hessian, kind_from_eigenvalues
 from ._core import Case, run_cases
 
 # --- ex-challenges-classify: minimum, maximum, saddle or degenerate from the Hessian ---------------
@@ -22,20 +22,11 @@ def _eigenvalues(hessian):
     return torch.linalg.eigvalsh(torch.as_tensor(hessian, dtype=torch.float64))
 
 
-def _from_signs(values, zero):
-    positive, negative = bool((values > zero).any()), bool((values < -zero).any())
-    if positive and negative:
-        return "saddle"
-    if bool((values > zero).all()):
-        return "minimum"
-    if bool((values < -zero).all()):
-        return "maximum"
-    return "degenerate"
 
 
 def _diagonal_signs(hessian, tol=1e-8):
     d = torch.diagonal(torch.as_tensor(hessian, dtype=torch.float64))
-    return _from_signs(d, tol * max(1.0, float(d.abs().max())))
+    return kind_from_eigenvalues(d, tol * max(1.0, float(d.abs().max())))
 
 
 def _determinant_test(hessian, tol=1e-8):
@@ -46,7 +37,7 @@ def _determinant_test(hessian, tol=1e-8):
 
 
 def _no_tolerance(hessian, tol=1e-8):
-    return _from_signs(_eigenvalues(hessian), 0.0)
+    return kind_from_eigenvalues(_eigenvalues(hessian), 0.0)
 
 
 def _ignores_tol_argument(hessian, tol=1e-8):
@@ -58,7 +49,7 @@ def _zero_first(hessian, tol=1e-8):
     zero = tol * max(1.0, float(values.abs().max()))
     if bool((values.abs() <= zero).any()):
         return "degenerate"
-    return _from_signs(values, zero)
+    return kind_from_eigenvalues(values, zero)
 
 
 def _no_maximum(hessian, tol=1e-8):
