@@ -175,6 +175,14 @@ def trace_1d(objective: Objective, trajs=None, ax=None, labels=None, *, xlim=Non
     _draw_1d(ax, objective, items, xlim)
     return _finish(ax, created, items, legend, title)
 
+def _set_scales(ax, arrays, logx: bool = False, logy="auto") -> None:
+    """Log x when asked; log y when asked, or for ``"auto"`` when every finite value drawn is positive."""
+    finite = np.concatenate([np.asarray(v, dtype=float)[np.isfinite(v)] for v in arrays]) if arrays else np.array([])
+    if logx:
+        ax.set_xscale("log")
+    if logy is True or (logy == "auto" and finite.size and (finite > 0).all()):
+        ax.set_yscale("log")
+
 
 def _levels(values: np.ndarray, count: int) -> np.ndarray:
     finite = values[np.isfinite(values)]
@@ -231,9 +239,7 @@ def loss_curves(curves, ax=None, *, logy="auto", minimum: float | None = None, x
             values = values - minimum
         ax.plot(np.arange(len(values)), values, label=label or None)
         items.append((label, values))
-    finite = np.concatenate([v[np.isfinite(v)] for _, v in items]) if items else np.array([])
-    if logy is True or (logy == "auto" and finite.size and (finite > 0).all()):
-        ax.set_yscale("log")
+    _set_scales(ax, [v for _, v in items], logy=logy)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel or ("$f(x_t) - f^*$" if minimum is not None else "$f(x_t)$"))
     return _finish(ax, created, items, legend, title)
@@ -446,11 +452,7 @@ def history_curves(histories, key: str = "loss", *, x: str = "time", ax=None, lo
             xs, ys = xs[keep], ys[keep]
         ax.plot(xs, ys, label=label or None)
         items.append((label, ys))
-    finite = np.concatenate([v[np.isfinite(v)] for _, v in items]) if items else np.array([])
-    if logx:
-        ax.set_xscale("log")
-    if logy is True or (logy == "auto" and finite.size and (finite > 0).all()):
-        ax.set_yscale("log")
+    _set_scales(ax, [v for _, v in items], logx, logy)
     ax.set_xlabel(xlabel or _HISTORY_AXES.get(x, x))
     ax.set_ylabel(ylabel or (f"{key} − minimum" if minimum is not None else key))
     return _finish(ax, created, items, legend, title)
@@ -488,11 +490,7 @@ def spread_curves(curves, ax=None, *, x=None, band=(0.1, 0.9), logx: bool = Fals
             ax.fill_between(xs, low, high, color=colour, alpha=0.2, lw=0)
             shown += [low, high]
         items.append((label, mean))
-    finite = np.concatenate([v[np.isfinite(v)] for v in shown]) if shown else np.array([])
-    if logx:
-        ax.set_xscale("log")
-    if logy is True or (logy == "auto" and finite.size and (finite > 0).all()):
-        ax.set_yscale("log")
+    _set_scales(ax, shown, logx, logy)
     ax.set_xlabel(xlabel)
     if ylabel:
         ax.set_ylabel(ylabel)
@@ -573,11 +571,7 @@ def sweep_curves(results, ax=None, *, xlabel: str = "learning rate", ylabel: str
                     transform=ax.get_xaxis_transform())
         finite_values.append(ys[ok])
         items.append((label, ys))
-    finite = np.concatenate(finite_values) if finite_values else np.array([])
-    if logx:
-        ax.set_xscale("log")
-    if logy is True or (logy == "auto" and finite.size and (finite > 0).all()):
-        ax.set_yscale("log")
+    _set_scales(ax, finite_values, logx, logy)
     ax.set_xlabel(xlabel)
     if ylabel:
         ax.set_ylabel(ylabel)
