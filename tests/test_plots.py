@@ -105,3 +105,10 @@ def test_animation_1d_caps_frames_at_steps():
     assert len(_frames(html)) == 6
     with pytest.raises(ValueError):
         plots.animate_2d(f, run_optimizer(f, SGD, steps=2, lr=0.3))
+
+
+def test_loss_curves_empty_ylabel_leaves_the_axis_unlabelled():
+    ax = plots.loss_curves({"a": [3.0, 2.0, 1.0]}, ax=plots.subplots()[1], ylabel="")
+    assert ax.get_ylabel() == ""
+    ax = plots.loss_curves({"a": [3.0, 2.0, 1.0]}, ax=plots.subplots()[1])
+    assert ax.get_ylabel() == "$f(x_t)$"

@@ -241,7 +241,8 @@ def loss_curves(curves, ax=None, *, logy="auto", minimum: float | None = None, x
         items.append((label, values))
     _set_scales(ax, [v for _, v in items], logy=logy)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel or ("$f(x_t) - f^*$" if minimum is not None else "$f(x_t)$"))
+    # ylabel="" leaves the axis unlabelled (a panel sharing its neighbour's label); None gives the default
+    ax.set_ylabel(ylabel if ylabel is not None else ("$f(x_t) - f^*$" if minimum is not None else "$f(x_t)$"))
     return _finish(ax, created, items, legend, title)
 
 
