@@ -183,6 +183,16 @@ def _set_scales(ax, arrays, logx: bool = False, logy="auto") -> None:
     if logy is True or (logy == "auto" and finite.size and (finite > 0).all()):
         ax.set_yscale("log")
 
+def _plane_axes(ax, bounds) -> None:
+    """Axes of the (x1, x2) plane: the given limits, equal scales, no grid."""
+    (lo1, hi1), (lo2, hi2) = bounds
+    ax.set_xlim(lo1, hi1)
+    ax.set_ylim(lo2, hi2)
+    ax.set_aspect("equal", adjustable="box")
+    ax.grid(False)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+
 
 def _levels(values: np.ndarray, count: int) -> np.ndarray:
     finite = values[np.isfinite(values)]
@@ -201,13 +211,7 @@ def _draw_2d(ax, objective: Objective, items, levels: int = 18, n: int = 160):
         (line,) = ax.plot(t.xs[:, 0], t.xs[:, 1], "-o", color=colour, ms=3.5, lw=1.0, label=label or None, zorder=3)
         ax.plot(t.xs[:1, 0], t.xs[:1, 1], "s", color=colour, ms=6, zorder=4)
         paths.append((line, t.xs[:, 0], t.xs[:, 1]))
-    (lo1, hi1), (lo2, hi2) = objective.bounds
-    ax.set_xlim(lo1, hi1)
-    ax.set_ylim(lo2, hi2)
-    ax.set_aspect("equal", adjustable="box")
-    ax.grid(False)
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
+    _plane_axes(ax, objective.bounds)
     return paths
 
 
@@ -389,12 +393,7 @@ def region_2d(inside, bounds, ax=None, *, segments=(), n: int = 300, color: str 
     for a, b in segments:
         colour = COLORS[2] if _segment_stays_inside(inside, a, b) else COLORS[1]
         ax.plot([a[0], b[0]], [a[1], b[1]], "-o", color=colour, ms=4, lw=1.8, zorder=3)
-    ax.set_xlim(lo1, hi1)
-    ax.set_ylim(lo2, hi2)
-    ax.set_aspect("equal", adjustable="box")
-    ax.grid(False)
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
+    _plane_axes(ax, bounds)
     return _finish(ax, created, [], False, title)
 
 
