@@ -82,6 +82,20 @@ def new_step_count(param: torch.Tensor) -> torch.Tensor:
                         else torch.float32)
 
 
+def next_step(state: dict):
+    """Count one more update of a parameter and return the new count t (the first update has t = 1).
+
+    ``state["step"]`` stays a 0-d tensor, as torch keeps it. Eagerly t comes back as a Python
+    number, so the rule's scalar arithmetic (bias corrections, step sizes) is plain float math,
+    as in torch's for-loop implementation. Under ``torch.compile`` t comes back as the tensor
+    itself: reading its value (``.item()``) would break the graph and make the compiler
+    specialise on every new count (a recompilation per step), so the scalar arithmetic is
+    traced as tensor arithmetic instead, as torch does when it compiles its own optimizers.
+    """
+    step = state["step"].add_(1)
+    return step if torch.compiler.is_compiling() else step.item()
+
+
 class Optimizer(torch.optim.Optimizer):
     """Base class: do the bookkeeping, delegate the math to ``update``.
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import Optimizer, check_range, new_step_count
+from ._base import Optimizer, check_range, new_step_count, next_step
 
 
 def _sparse_like(g: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
@@ -73,7 +73,7 @@ class Adagrad(Optimizer):
 
     def update(self, param, grad, state, group):
         lr, lam, eps = group["lr"], group["weight_decay"], group["eps"]
-        t = state["step"].add_(1).item()                              # t ← t + 1
+        t = next_step(state)                                          # t ← t + 1
         g = -grad if group["maximize"] else grad                      # g_t = ∇f(θ_{t−1})  (−∇f to maximize)
         if lam != 0:
             if g.is_sparse:

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import Optimizer, check_range, new_step_count
+from ._base import Optimizer, check_range, new_step_count, next_step
 from .moments import bias_correction, ewma_, ewma_sq_
 
 
@@ -107,7 +107,7 @@ class Adam(Optimizer):
 
     def update(self, param, grad, state, group):
         lr, (beta1, beta2), eps, lam = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        t = state["step"].add_(1).item()                              # t ← t + 1
+        t = next_step(state)                                          # t ← t + 1
         g = -grad if group["maximize"] else grad                      # g_t = ∇f(θ_{t−1})  (−∇f to maximize)
         if lam != 0 and group["decoupled_weight_decay"]:
             decoupled_decay_(param, lr, lam)                          # θ_{t−1} ← (1 − ηλ)θ_{t−1}  (AdamW)
@@ -139,7 +139,7 @@ class AdamW(Optimizer):
 
     def update(self, param, grad, state, group):
         lr, (beta1, beta2), eps, lam = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        t = state["step"].add_(1).item()                              # t ← t + 1
+        t = next_step(state)                                          # t ← t + 1
         g = -grad if group["maximize"] else grad                      # g_t = ∇f(θ_{t−1})  (−∇f to maximize)
         if lam != 0:
             decoupled_decay_(param, lr, lam)                          # θ_{t−1} ← (1 − ηλ)θ_{t−1}
