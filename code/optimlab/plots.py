@@ -29,26 +29,36 @@ from matplotlib.figure import Figure
 from .objectives import DTYPE, Objective
 from .trajectory import Trajectory
 
-__all__ = ["COLORS", "use_book_style", "subplots", "trace_1d", "trace_2d", "loss_curves", "surface_3d",
+__all__ = ["COLORS", "BOOK_WIDTH", "DPI", "FONT_SIZE", "use_book_style", "subplots", "trace_1d", "trace_2d", "loss_curves", "surface_3d",
            "animate_1d", "animate_2d"]
 
 #: Colour-blind-safe palette (Okabe and Ito), the default colour cycle of the book.
 COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
 
+#: Width of a figure in inches: at ``DPI`` it is the width of a page's output column at a
+#: 1280 × 900 window (688 px), so a figure is shown at the size it is drawn.
+BOOK_WIDTH = 6.8
+#: Pixels per inch of every figure in the book.
+DPI = 100
+#: Font size in points: 12 pt at 100 dpi is 16.7 px, the size of the body text (16 px).
+FONT_SIZE = 12
+
 STYLE = {
-    "figure.figsize": (6.0, 3.6),
-    "figure.dpi": 100,
-    "savefig.dpi": 100,
-    "font.size": 10,
-    "axes.titlesize": 11,
-    "axes.labelsize": 10,
+    "figure.figsize": (BOOK_WIDTH, 3.6),
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+    "font.size": FONT_SIZE,
+    "axes.titlesize": FONT_SIZE,
+    "axes.labelsize": FONT_SIZE,
+    "xtick.labelsize": FONT_SIZE,
+    "ytick.labelsize": FONT_SIZE,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
     "grid.alpha": 0.3,
     "axes.prop_cycle": matplotlib.cycler(color=COLORS),
     "legend.frameon": False,
-    "legend.fontsize": 9,
+    "legend.fontsize": FONT_SIZE,
     "lines.linewidth": 1.6,
     "image.cmap": "viridis",
 }
@@ -84,8 +94,8 @@ _ensure_figures_display()
 def subplots(nrows: int = 1, ncols: int = 1, **kwargs):
     """``plt.subplots`` whose figure is closed at once: end the cell with ``fig`` to show it once.
 
-    The default size grows with the number of panels (3.6 × 3.2 inches per panel)."""
-    kwargs.setdefault("figsize", (min(3.6 * ncols, 10.0), 3.2 * nrows) if ncols * nrows > 1 else STYLE["figure.figsize"])
+    The default size is the page's width (``BOOK_WIDTH``) and 3.4 inches per row of panels."""
+    kwargs.setdefault("figsize", (BOOK_WIDTH, 3.4 * nrows) if ncols * nrows > 1 else STYLE["figure.figsize"])
     kwargs.setdefault("layout", "constrained")
     fig, axes = plt.subplots(nrows, ncols, **kwargs)
     plt.close(fig)
