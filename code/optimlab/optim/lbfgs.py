@@ -257,7 +257,9 @@ class LBFGS(Optimizer):
             raise ValueError(f"Invalid params: {len(self.param_groups)} parameter groups (expected one)")
         closure = torch.enable_grad()(closure)
         group = self.param_groups[0]
-        lr = group["lr"].item() if isinstance(group["lr"], torch.Tensor) else group["lr"]
+        lr = group["lr"]
+        if isinstance(lr, torch.Tensor):
+            lr = lr.squeeze()                 # a 1-element tensor lr stays a tensor, as in torch
         max_iter, max_eval, m = group["max_iter"], group["max_eval"], group["history_size"]
         eps_g, eps_f, line_search = group["tolerance_grad"], group["tolerance_change"], group["line_search_fn"]
 
