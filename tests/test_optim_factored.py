@@ -26,7 +26,7 @@ CONFIGS = [
     {"lr": 1e-2},
     {"lr": 0.3, "weight_decay": 0.1},                       # ρ_t = 1/√t for t < 12, then η
     {"lr": 0.05, "maximize": True, "eps": (1e-3, 1e-2)},
-    {"lr": 0.1, "beta2_decay": -0.5, "d": 1.5},
+    {"lr": 0.1, "beta2_decay": -0.5, "d": 1.5, "eps": (0.5, 1e-3)},  # ε1 = 0.5 floors some √V̂
     {"lr": 0.1, "beta2_decay": 0.0, "eps": (1e-6, 0.0)},     # β2_t = 0: V̂ is the last g² only
     {"lr": 0.02, "d": 10.0, "eps": (None, 0.5), "weight_decay": 0.2, "maximize": True},
 ]
@@ -121,7 +121,7 @@ GRADS = [[[0.3, -0.2, 1.0], [0.05, 0.4, -0.6]],
 @pytest.mark.parametrize("kwargs,hand", [
     ({}, {}),
     ({"lr": 0.5, "weight_decay": 0.1, "d": 1.2}, {"lr": 0.5, "lam": 0.1, "d": 1.2}),
-    ({"beta2_decay": -0.5, "eps": (1e-3, 5.0)}, {"c": -0.5, "eps1": 1e-3, "eps2": 5.0}),
+    ({"beta2_decay": -0.5, "eps": (0.3, 5.0)}, {"c": -0.5, "eps1": 0.3, "eps2": 5.0}),
 ], ids=["defaults", "lr-decay-clip", "beta2-eps"])
 def test_three_steps_on_a_2x3_matrix_by_hand(kwargs, hand):
     got, expected = run_ours(THETA0, GRADS, **kwargs), adafactor_by_hand(THETA0, GRADS, **hand)
@@ -175,6 +175,16 @@ def test_vector_keeps_the_full_variance():
         theta = theta - alpha * U / max(1.0, np.sqrt((U ** 2).mean()))
         np.testing.assert_allclose(opt.state[p]["variance"].numpy(), V, rtol=1e-14)
         np.testing.assert_allclose(p.detach().numpy(), theta, rtol=1e-13)
+
+
+def test_eps1_floors_the_root_of_the_variance():
+    """Vector, t = 1: V̂ = g², so U = g / max(|g|, ε1): ±1 where |g| ≥ ε1, g/ε1 below it."""
+    p = torch.tensor([1.0, 1.0, 1.0, 1.0], dtype=torch.float64, requires_grad=True)
+    opt = ours.Adafactor([p], lr=0.1, eps=(1e-2, 1e-3), d=100.0)        # d large: no clipping
+    p.grad = torch.tensor([1e-4, -2.0, 5e-3, 0.5], dtype=torch.float64)
+    opt.step()
+    U = torch.tensor([1e-2, -1.0, 0.5, 1.0], dtype=torch.float64)
+    torch.testing.assert_close(p.detach(), 1.0 - 0.1 * U, atol=1e-15, rtol=0)   # α_1 = RMS(θ_0) ρ_1 = 0.1
 
 
 def test_zero_parameters_move_by_eps2():
