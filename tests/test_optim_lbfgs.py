@@ -254,6 +254,64 @@ def test_strong_wolfe_returns_a_step_meeting_both_conditions(start):
     assert f == pytest.approx(f_and_g(x0 + tau * d)[0]) and evals >= 1
 
 
+def along(objective, x0, d):
+    def phi(t):
+        x = (x0 + t * d).requires_grad_()
+        v = objective(x)
+        v.backward()
+        return v.item(), x.grad
+    return phi
+
+
+OBJECTIVES = [
+    lambda x: (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum(),   # Rosenbrock
+    lambda x: (torch.sin(3 * x) + 0.1 * x ** 2).sum(),                         # many local minima
+    lambda x: (x ** 4).sum() - (x ** 2).sum() + 0.3 * x.prod(),                # quartic, two wells
+    lambda x: (x[0] ** 2 + 1e-24).sqrt() + 0.01 * (x ** 2).sum(),              # a kink: the slope jumps
+]
+
+
+def test_line_search_and_interpolation_match_torchs_on_many_cases():
+    """240 line searches along descent directions of four non-convex functions (one with a kink) from random points,
+    starting steps from 1e-4 to 100, loose to tight curvature conditions (c2 = 0.9 down to 1e-4, so
+    that the zoom works hard, down to its interval tolerance at the kink) and short evaluation budgets: the same trial points, in the same
+    number, as torch's; then the cubic interpolation on random data."""
+    from torch.optim.lbfgs import _cubic_interpolate, _strong_wolfe
+    gen = torch.Generator().manual_seed(7)
+    lengths = set()
+    for case in range(240):
+        objective = OBJECTIVES[case % 4]
+        x0 = 2 * torch.randn(3, generator=gen, dtype=F64)
+        f0, g0 = along(objective, x0, torch.zeros(3, dtype=F64))(0.0)
+        d = torch.randn(3, generator=gen, dtype=F64) if case % 2 else -g0
+        if g0.dot(d) > 0:
+            d = -d
+        phi = along(objective, x0, d)
+        start = 10 ** (6 * torch.rand((), generator=gen).item() - 4)
+        c2 = (0.9, 0.1, 1e-4)[case // 3 % 3]
+        max_ls = 25 if case % 5 else 4
+        trials_o, trials_t = [], []
+
+        def traced(trials):
+            def f(t):
+                trials.append(float(t))
+                return phi(t)
+            return f
+        fo, go, to, no = strong_wolfe(traced(trials_o), start, d, f0, g0, g0.dot(d), c2=c2, max_ls=max_ls)
+        ft, gt, tt, nt = _strong_wolfe(lambda x, t, d: traced(trials_t)(t), None, start, d, f0, g0,
+                                       g0.dot(d), c2=c2, max_ls=max_ls)
+        assert trials_o == trials_t, f"case {case}"
+        assert (fo, float(to), no) == (ft, float(tt), nt) and torch.equal(go, gt), f"case {case}"
+        lengths.add(no)
+    assert len(lengths) >= 10            # searches of many lengths: bracketing, zoom, budget cut-off
+    for _ in range(200):
+        x1, x2, f1, f2, s1, s2 = torch.randn(6, generator=gen, dtype=F64).tolist()
+        args = (x1, f1, torch.tensor(s1, dtype=F64), x2, f2, torch.tensor(s2, dtype=F64))
+        assert float(cubic_minimizer(*args)) == float(_cubic_interpolate(*args))
+        bounds = (min(x1, x2) - 1, max(x1, x2) + 1)
+        assert float(cubic_minimizer(*args, bounds=bounds)) == float(_cubic_interpolate(*args, bounds=bounds))
+
+
 def test_strong_wolfe_solves_a_quadratic():
     """On f = ½θᵀAθ − bᵀθ (5-D), one call with the line search reaches A⁻¹b."""
     gen = torch.Generator().manual_seed(2)
