@@ -82,7 +82,8 @@ def make_closure(opt, params, loss, record=None, calls=None):
 def assert_same_value(a, b, tol, where):
     if isinstance(b, torch.Tensor):
         assert isinstance(a, torch.Tensor), f"{where}: {type(a).__name__} where torch has a tensor"
-        assert a.dtype == b.dtype and a.shape == b.shape, f"{where}: {a.dtype}{tuple(a.shape)} vs {b.dtype}{tuple(b.shape)}"
+        assert a.dtype == b.dtype and a.shape == b.shape, \
+            f"{where}: {a.dtype}{tuple(a.shape)} vs torch's {b.dtype}{tuple(b.shape)}"
         torch.testing.assert_close(a, b, atol=tol, rtol=tol, msg=lambda m: f"{where}: {m}")
     elif isinstance(b, list):
         assert isinstance(a, list) and len(a) == len(b), f"{where}: lengths {len(a)} vs {len(b)}"
@@ -272,10 +273,11 @@ OBJECTIVES = [
 
 
 def test_line_search_and_interpolation_match_torchs_on_many_cases():
-    """240 line searches along descent directions of four non-convex functions (one with a kink) from random points,
-    starting steps from 1e-4 to 100, loose to tight curvature conditions (c2 = 0.9 down to 1e-4, so
-    that the zoom works hard, down to its interval tolerance at the kink) and short evaluation budgets: the same trial points, in the same
-    number, as torch's; then the cubic interpolation on random data."""
+    """240 line searches along descent directions of four non-convex functions (one with a kink)
+    from random points, starting steps from 1e-4 to 100, loose to tight curvature conditions
+    (c2 = 0.9 down to 1e-4, so that the zoom works hard, down to its interval tolerance at the
+    kink) and short evaluation budgets: the same trial points, in the same number, as torch's;
+    then the cubic interpolation on random data."""
     from torch.optim.lbfgs import _cubic_interpolate, _strong_wolfe
     gen = torch.Generator().manual_seed(7)
     lengths = set()

@@ -35,7 +35,7 @@ with Sublinear Memory Cost, 2018, Algorithms 4 and 5):
 * **Relative step.** The paper has no learning rate: ρ_t = min(10⁻², 1/√t). torch caps ρ_t with
   ``lr`` instead of the constant 10⁻² (hence the default ``lr=1e-2``, which gives the paper's
   schedule); changing ``lr`` changes only the cap and the weight decay, and once 1/√t < η
-  (t > 1/η², 10 000 steps by default) ``lr`` has no effect on the step at all.
+  (t > 1/η², 10 000 steps by default) ``lr`` no longer affects the gradient step at all.
 * **ε1's place.** The paper adds ε1 = 10⁻³⁰ to g² before averaging (inside R and C). torch
   leaves R and C the plain averages of g² and applies ε1 afterwards, as a floor on the
   normaliser mean(R) and on √V̂. Its default is the machine epsilon of the dtype (2.2e-16 in

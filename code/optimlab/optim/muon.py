@@ -28,7 +28,8 @@ The odd polynomial p(σ) = aσ + bσ³ + cσ⁵ acts on every singular value sep
 singular vectors alone. torch's coefficients (a, b, c) = (3.4445, −4.7750, 2.0315) make p steep
 at 0 (p'(0) = a) so that small singular values grow fast; after five steps every σ between
 about a⁻⁵ ≈ 0.002 and 1 lands near 1, in about [0.68, 1.2], rather than exactly on 1: o_t is
-close to, not equal to, the orthogonal factor U Vᵀ (smaller σ stay below 0.68). State: ``momentum_buffer`` (b) only; there is no step count.
+close to, not equal to, the orthogonal factor U Vᵀ (smaller σ stay below 0.68).
+State: ``momentum_buffer`` (b) only; there is no step count.
 
 Where torch's form differs from other statements of Muon:
 
