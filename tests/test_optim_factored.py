@@ -17,8 +17,8 @@ import torch
 
 import optimlab.optim as ours
 from optimlab.optim.adafactor import rms
-from test_optim_support import (TOL, assert_same_state, build, clone_params, make_params,  # noqa: F401
-                                one_thread, run_pair, set_grads)
+from test_optim_support import (DEVICES, TOL, assert_same_state, build, clone_params,  # noqa: F401
+                                make_params, one_thread, run_pair, set_grads)
 
 GROUP1 = {"lr": 0.02, "weight_decay": 0.05, "d": 2.0}
 
@@ -36,10 +36,11 @@ def ids(c):
     return ",".join(f"{k}={v}" for k, v in c.items())
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("config", CONFIGS, ids=ids)
-def test_matches_torch(config, dtype):
-    opt_o, opt_t, p_o, p_t = run_pair("Adafactor", config, GROUP1, dtype=dtype)
+def test_matches_torch(config, dtype, device):
+    opt_o, opt_t, p_o, p_t = run_pair("Adafactor", config, GROUP1, dtype=dtype, device=device)
     assert_same_state(opt_o, opt_t, p_o, p_t, TOL[dtype])
     assert set(opt_o.state[p_o[2]]) == {"step", "row_var", "col_var"}   # a matrix is factored
     assert set(opt_o.state[p_o[0]]) == {"step", "variance"}             # a scalar is not

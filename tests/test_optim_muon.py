@@ -17,7 +17,7 @@ import torch
 
 import optimlab.optim as ours
 from optimlab.optim.muon import NS_COEFFICIENTS, adjusted_lr, zeropower_via_newton_schulz
-from test_optim_support import clone_params, one_thread, set_grads  # noqa: F401
+from test_optim_support import DEVICES, clone_params, one_thread, set_grads  # noqa: F401
 
 BF16_ULP = 2.0 ** -7   # bfloat16 keeps 8 significant bits: relative spacing 2⁻⁷ just below a power of 2
 SHAPES = [(3, 4), (5, 2), (4, 4), (2, 6), (4, 2)]   # wide, tall, square; the last gets grad None at times
@@ -25,9 +25,10 @@ GROUPS = [[0, 2, 4], [1, 3]]
 GROUP1 = {"lr": 0.01, "momentum": 0.8, "weight_decay": 0.02}
 
 
-def make_matrices(dtype=torch.float64, seed=0):
+def make_matrices(dtype=torch.float64, seed=0, device="cpu"):
     gen = torch.Generator().manual_seed(seed)
-    return [torch.randn(s, generator=gen, dtype=torch.float64).to(dtype).requires_grad_() for s in SHAPES]
+    return [torch.randn(s, generator=gen, dtype=torch.float64).to(dtype).to(device).requires_grad_()
+            for s in SHAPES]
 
 
 def build(cls, params, config, group1=GROUP1):
@@ -54,8 +55,8 @@ def assert_close_state(opt_a, opt_b, pa, pb, atol):
                                        msg=lambda m: f"parameter {i}, state[{key!r}]: {m}")
 
 
-def run_pair(config, dtype, steps=50, lr_change_at=25, check_every_step=True):
-    p_o = make_matrices(dtype)
+def run_pair(config, dtype, steps=50, lr_change_at=25, check_every_step=True, device="cpu"):
+    p_o = make_matrices(dtype, device=device)
     p_t = clone_params(p_o)
     opt_o, opt_t = build(ours.Muon, p_o, config), build(torch.optim.Muon, p_t, config)
     budget = 0.0   # the largest difference bfloat16 rounding can explain so far
@@ -86,10 +87,11 @@ def ids(c):
     return ",".join(f"{k}={v}" for k, v in c.items())
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("config", CONFIGS, ids=ids)
-def test_matches_torch_within_bfloat16_rounding(config, dtype):
-    opt_o, _, p_o, _, budget = run_pair(config, dtype)
+def test_matches_torch_within_bfloat16_rounding(config, dtype, device):
+    opt_o, _, p_o, _, budget = run_pair(config, dtype, device=device)
     assert set(opt_o.state) == set(p_o)                       # the None-at-times matrix got state too
     assert budget < 0.05 and all(p.abs().max() > 0.1 for p in p_o)   # the tolerance is not vacuous
 
