@@ -8,11 +8,14 @@ RMSprop, Adadelta, Adam and AdamW share live in :mod:`optimlab.optim.moments`.
 
 from ._base import Optimizer
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .lbfgs import LBFGS
 from .moments import bias_correction, ewma_, ewma_sq_
+from .muon import Muon
 from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
-           "ewma_", "ewma_sq_", "bias_correction"]
+           "Adafactor", "Muon", "LBFGS", "ewma_", "ewma_sq_", "bias_correction"]
