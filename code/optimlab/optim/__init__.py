@@ -10,9 +10,16 @@ from ._base import Optimizer
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
+from .asgd import ASGD
 from .moments import bias_correction, ewma_, ewma_sq_
+from .nadam import NAdam
+from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
+from .sparse_adam import SparseAdam
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
+           "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "SparseAdam",
            "ewma_", "ewma_sq_", "bias_correction"]
