@@ -37,6 +37,12 @@ from ._base import Optimizer, check_range, new_step_count, next_step
 from .moments import bias_correction, ewma_
 
 
+def as_scalar(x):
+    """A hyper-parameter as the rule uses it: a 1-element tensor (``lr=torch.tensor([0.01])``) as a
+    0-d tensor, anything else unchanged (what torch does before each step)."""
+    return x.squeeze() if isinstance(x, torch.Tensor) and x.dim() != 0 else x
+
+
 def check_betas(betas):
     """The pair (β1, β2) as torch accepts it: two numbers in [0, 1)."""
     if len(betas) != 2:
@@ -64,7 +70,7 @@ class Adamax(Optimizer):
                 "exp_inf": torch.zeros_like(param)}
 
     def update(self, param, grad, state, group):
-        lr, (beta1, beta2), eps, lam = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        lr, (beta1, beta2), eps, lam = as_scalar(group["lr"]), group["betas"], group["eps"], group["weight_decay"]
         t = next_step(state)                                          # t ← t + 1
         g = -grad if group["maximize"] else grad                      # g_t = ∇f(θ_{t−1})  (−∇f to maximize)
         if lam != 0:

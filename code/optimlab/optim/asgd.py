@@ -20,9 +20,9 @@ is only kept: evaluate a model with it by copying ``ax`` into the parameters.
 How this compares with other forms:
 
 * Polyak and Juditsky (1992) and Ruppert (1988) average *all* iterates, ā_t = (1/t) Σ θ_s. torch
-  (following Bottou's "averaged SGD") starts averaging at t_0: while t ≤ t_0 + 1, μ_t = 1 and
-  ā_t is a copy of θ_t; afterwards ā is the plain mean of θ_{t0+1}, ..., θ_t. The default
-  t_0 = 10⁶ means that in most runs ``ax`` just follows θ.
+  (following Bottou's "averaged SGD") starts averaging after t_0 steps: while t ≤ t_0 + 2,
+  μ_t = 1 and ā_t is a copy of θ_t; afterwards ā_t is the plain mean of θ_{t0+2}, ..., θ_t
+  (μ_t = 1/(t − 1 − t_0)). The default t_0 = 10⁶ means that in most runs ``ax`` just follows θ.
 * The step size η_t = η (1 + κ η t)^(−α) is Bottou's schedule (Xu, 2011): α = 3/4 by default, so
   η_t decays like t^(−3/4), slower than the 1/t of classical stochastic approximation, which
   is what averaging needs to pay off. κ also shrinks θ by κ η_t per step, an L2 penalty κ/2 ‖θ‖²
@@ -40,6 +40,7 @@ from __future__ import annotations
 import torch
 
 from ._base import Optimizer, check_range, new_step_count, next_step
+from .adamax import as_scalar
 from .nadam import value_of
 
 
@@ -62,7 +63,7 @@ class ASGD(Optimizer):
                 "mu": torch.ones_like(step), "ax": torch.zeros_like(param)}
 
     def update(self, param, grad, state, group):
-        lr, kappa, alpha, t0, lam = (group["lr"], group["lambd"], group["alpha"], group["t0"],
+        lr, kappa, alpha, t0, lam = (as_scalar(group["lr"]), group["lambd"], group["alpha"], group["t0"],
                                      group["weight_decay"])
         t = next_step(state)                                          # t ← t + 1
         g = -grad if group["maximize"] else grad                      # g_t = ∇f(θ_{t−1})  (−∇f to maximize)

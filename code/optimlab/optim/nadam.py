@@ -48,7 +48,7 @@ import torch
 
 from ._base import Optimizer, check_range, new_step_count, next_step
 from .adam import decoupled_decay_
-from .adamax import check_betas
+from .adamax import as_scalar, check_betas
 from .moments import bias_correction, ewma_, ewma_sq_
 
 
@@ -90,7 +90,7 @@ class NAdam(Optimizer):
                 "exp_avg": torch.zeros_like(param), "exp_avg_sq": torch.zeros_like(param)}
 
     def update(self, param, grad, state, group):
-        lr, (beta1, beta2), eps, lam = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        lr, (beta1, beta2), eps, lam = as_scalar(group["lr"]), group["betas"], group["eps"], group["weight_decay"]
         psi = group["momentum_decay"]
         t = next_step(state)                                          # t ← t + 1
         g = -grad if group["maximize"] else grad                      # g_t = ∇f(θ_{t−1})  (−∇f to maximize)
@@ -105,4 +105,5 @@ class NAdam(Optimizer):
         v = ewma_sq_(state["exp_avg_sq"], g, beta2)                   # v_t = β2 v_{t−1} + (1−β2) g_t²
         denom = v.div(bias_correction(beta2, t)).sqrt_().add_(eps)    # √v̂_t + ε,  v̂_t = v_t / (1−β2ᵗ)
         param.addcdiv_(g, denom, value=-lr * (1 - mu) / (1 - prod))   # θ ← θ − η(1−μ_t)/(1−Π_t) · g_t/(√v̂_t+ε)
-        param.addcdiv_(m, denom, value=-lr * mu_next / (1 - prod * mu_next))  # θ_t = θ − ημ_{t+1}/(1−Π_tμ_{t+1}) · m_t/(√v̂_t+ε)
+        param.addcdiv_(m, denom,                                      # θ_t = θ − ημ_{t+1}/(1−Π_tμ_{t+1}) · m_t/(√v̂_t+ε)
+                       value=-lr * mu_next / (1 - prod * mu_next))

@@ -47,7 +47,7 @@ import torch
 
 from ._base import Optimizer, check_range, new_step_count, next_step
 from .adam import decoupled_decay_
-from .adamax import check_betas
+from .adamax import as_scalar, check_betas
 from .moments import bias_correction, ewma_, ewma_sq_
 
 
@@ -77,7 +77,7 @@ class RAdam(Optimizer):
                 "exp_avg_sq": torch.zeros_like(param)}
 
     def update(self, param, grad, state, group):
-        lr, (beta1, beta2), eps, lam = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        lr, (beta1, beta2), eps, lam = as_scalar(group["lr"]), group["betas"], group["eps"], group["weight_decay"]
         t = next_step(state)                                          # t ← t + 1
         g = -grad if group["maximize"] else grad                      # g_t = ∇f(θ_{t−1})  (−∇f to maximize)
         if lam != 0 and group["decoupled_weight_decay"]:
@@ -91,7 +91,7 @@ class RAdam(Optimizer):
         rho_t = rho_inf - 2 * t * beta2 ** t / bc2                    # ρ_t = ρ_∞ − 2tβ2ᵗ/(1−β2ᵗ)
         if rho_t > 5:  # a number computed from t, not from a tensor's values
             r = rectification(rho_t, rho_inf)                         # r_t
-            param.addcdiv_(m, v.sqrt().add_(eps),                     # θ_t = θ_{t−1} − η m̂_t r_t √(1−β2ᵗ) / (√v_t + ε)
-                           value=-lr * r * bc2 ** 0.5 / bc1)
+            step = m.div(v.sqrt().add_(eps)).mul_(r * bc2 ** 0.5 / bc1)  # m̂_t r_t √(1−β2ᵗ) / (√v_t + ε)
         else:
-            param.add_(m, alpha=-lr / bc1)                            # θ_t = θ_{t−1} − η m̂_t
+            step = m.div(bc1)                                         # m̂_t = m_t / (1−β1ᵗ)
+        param.sub_(step.mul_(lr))                                     # θ_t = θ_{t−1} − η · step

@@ -38,7 +38,7 @@ from __future__ import annotations
 import torch
 
 from ._base import Optimizer, check_range
-from .adamax import check_betas
+from .adamax import as_scalar, check_betas
 from .moments import bias_correction
 
 
@@ -73,7 +73,7 @@ class SparseAdam(Optimizer):
     def update(self, param, grad, state, group):
         if not grad.is_sparse:
             raise RuntimeError("SparseAdam does not support dense gradients, please consider Adam instead")
-        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        lr, (beta1, beta2), eps = as_scalar(group["lr"]), group["betas"], group["eps"]
         state["step"] = t = state["step"] + 1                         # t ← t + 1 (a Python int, as in torch)
         g = (-grad if group["maximize"] else grad).coalesce()         # g_t on its rows R_t, each row once
         rows = g.values()
@@ -86,8 +86,9 @@ class SparseAdam(Optimizer):
         m.add_(_on_rows(g, dm))                                       # m_t = β1 m_{t−1} + (1−β1) g_t  on R_t
         v.add_(_on_rows(g, dv))                                       # v_t = β2 v_{t−1} + (1−β2) g_t²  on R_t
         m_rows, v_rows = dm.add_(m_old), dv.add_(v_old)               # m_t, v_t on R_t
-        step_size = lr * bias_correction(beta2, t) ** 0.5 / bias_correction(beta1, t)
-        param.add_(_on_rows(g, m_rows.div_(v_rows.sqrt_().add_(eps)).mul_(-step_size)))  # θ_t = θ_{t−1} − η√(1−β2ᵗ)/(1−β1ᵗ) · m_t/(√v_t + ε)
+        step_size = lr * bias_correction(beta2, t) ** 0.5 / bias_correction(beta1, t)  # η√(1−β2ᵗ)/(1−β1ᵗ)
+        move = m_rows.div_(v_rows.sqrt_().add_(eps)).mul_(-step_size)  # −η√(1−β2ᵗ)/(1−β1ᵗ) · m_t/(√v_t + ε)
+        param.add_(_on_rows(g, move))                                 # θ_t = θ_{t−1} + move  on R_t
 
 
 def _on_rows(g: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
