@@ -30,8 +30,9 @@ How this compares with other forms:
 * η_t uses the ``lr`` of the group at the time it is computed, at the end of the previous step
   (a scheduler's change of ``lr`` is felt one step later), and the first η_1 is the ``lr`` of
   the group when the parameter first gets a gradient.
-* ``eta`` and ``mu`` are stored in the dtype of ``step`` (float32 unless the default dtype is
-  float64) and read back from the state, so they carry that rounding, as in torch.
+* ``eta`` and ``mu`` are computed in the default dtype (float32 unless it is float64), stored in
+  the dtype of ``step`` and read back from the state, so they carry that rounding, as in torch.
+  (Loading a checkpoint casts them to the parameter's dtype; new values keep the rounding.)
 * torch checks only ``lr`` and ``weight_decay``; κ, α and t_0 are taken as given.
 """
 
@@ -73,5 +74,6 @@ class ASGD(Optimizer):
         param.mul_(1 - kappa * eta)                                   # θ ← (1 − κη_t) θ_{t−1}
         param.add_(g, alpha=-eta)                                     # θ_t = θ − η_t g_t
         state["ax"].lerp_(param, mu)                                  # ā_t = ā_{t−1} + μ_t (θ_t − ā_{t−1})
-        state["eta"].fill_(lr / (1 + kappa * lr * t) ** alpha)        # η_{t+1} = η / (1 + κηt)^α
-        state["mu"].fill_(1 / max(1, t - t0))                         # μ_{t+1} = 1 / max(1, t − t_0)
+        # both in the default dtype first (torch.as_tensor of a number), then stored, as torch does
+        state["eta"].copy_(torch.as_tensor(lr / (1 + kappa * lr * t) ** alpha))  # η_{t+1} = η / (1 + κηt)^α
+        state["mu"].copy_(torch.as_tensor(1 / max(1, t - t0)))        # μ_{t+1} = 1 / max(1, t − t_0)

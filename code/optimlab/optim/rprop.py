@@ -28,6 +28,8 @@ How this compares with other forms:
 * The magnitude of the gradient is ignored, so Rprop is meant for full-batch gradients; with
   noisy mini-batch gradients the signs flip at random.
 * torch checks 0 < η⁻ < 1 < η⁺ but not the bounds Δ_min, Δ_max.
+* torch's sign of NaN is 0: a NaN gradient leaves θ and Δ where they are, is stored as g_{t-1},
+  and makes the next step a "same size" step (s = 0); an infinite gradient is a step of Δ.
 * A complex parameter has a step size for its real and one for its imaginary part, both
   starting at η, as in torch.
 """
@@ -68,7 +70,7 @@ class Rprop(Optimizer):
         s = g.mul(prev).sign_()                                       # s = sign(g_t g_{t−1})
         factor = (s.masked_fill_(s.gt(0), eta_plus)                   # η⁺ where s > 0
                   .masked_fill_(s.lt(0), eta_minus)                   # η⁻ where s < 0
-                  .masked_fill_(s.eq(0), 1))                          # 1 where s = 0 (NaN stays NaN)
+                  .masked_fill_(s.eq(0), 1))                          # 1 where s = 0
         delta.mul_(factor).clamp_(delta_min, delta_max)               # Δ_t = clip(factor · Δ_{t−1}, Δ_min, Δ_max)
         g = g.masked_fill(factor.eq(eta_minus), 0)                    # g_t ← 0 where the sign flipped
         param.addcmul_(g.sign(), delta, value=-1)                     # θ_t = θ_{t−1} − sign(g_t) Δ_t
