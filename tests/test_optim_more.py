@@ -131,7 +131,7 @@ def test_the_branches_that_matter_are_reached(name):
     if name == "ASGD":
         assert not torch.equal(state["ax"], p_o[1].detach())   # averaging started (t0 = 5)
         assert state["mu"].item() == pytest.approx(1 / (50 - 5))
-    if name == "RAdam":  # with β2 = 0.95, ρ_t > 5 from t = 7: both branches ran
+    if name == "RAdam":  # with β2 = 0.95, ρ_t > 5 from t = 6: both branches ran
         beta2 = FULL[name]["betas"][1]
         rho_inf = 2 / (1 - beta2) - 1
         rho = [rho_inf - 2 * t * beta2 ** t / (1 - beta2 ** t) for t in range(1, 51)]

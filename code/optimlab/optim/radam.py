@@ -30,10 +30,10 @@ The averages are :func:`~optimlab.optim.moments.ewma_` and
 
 How this compares with other forms:
 
-* Liu et al. (2020) use the adaptive step when the variance of the adaptive learning rate is
-  tractable, ρ_t > 4; torch (and this package) use the threshold ρ_t > 5, as the authors' own
-  code does. With β2 = 0.999 the first five steps are plain momentum steps, the sixth is the
-  first adaptive one.
+* Liu et al. (2020, Algorithm 2) take the adaptive step as soon as the variance of the adaptive
+  learning rate is tractable, ρ_t > 4; torch (and this package) wait for ρ_t > 5. Since ρ_t is
+  a little under t for β2 near 1, the first five steps are plain momentum steps and the sixth
+  is the first adaptive one (with β2 = 0.999: ρ_5 ≈ 4.996, ρ_6 ≈ 5.994).
 * ε is added to the *uncorrected* √v_t and the correction √(1 − β2ᵗ) multiplies the step, so
   the denominator is √v̂_t + ε/√(1 − β2ᵗ): Adam's (torch's Adam) adds ε after correcting.
   The paper has no ε.
