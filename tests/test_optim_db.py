@@ -25,12 +25,12 @@ import torch
 
 import optimlab.optim as ours
 
-pytest.importorskip("expecttest")  # torch's test helpers import it
+pytest.importorskip("expecttest")  # torch's testing modules import it
 _frozen = torch.backends.flags_frozen()
 from torch.testing._internal.common_optimizers import OptimizerErrorEnum, optim_db  # noqa: E402
 
-if not _frozen:  # importing torch's test helpers freezes torch.backends flags for everyone: undo that
-    vars(torch.backends)["__allow_nonbracketed_mutation_flag"] = True
+if not _frozen:  # importing torch's testing modules freezes torch.backends flags for everyone: undo that
+    torch.backends.flags_frozen.__globals__["__allow_nonbracketed_mutation_flag"] = True
 
 pytestmark = pytest.mark.filterwarnings("ignore:Sparse invariant checks")  # raised inside torch's Adagrad
 
@@ -213,6 +213,11 @@ def compare(info, our_cls, torch_cls, optim_input, sparse):
 
 
 # ---------------------------------------------------------------- the tests
+
+def test_the_backend_flags_stay_settable():
+    """Other tests may set torch.backends flags; importing optim_db must not forbid that."""
+    assert torch.backends.flags_frozen() == _frozen
+
 
 def test_the_common_optimizers_are_found():
     """Every optimizer of optimlab that torch also has is in the database (so it is tested here)."""

@@ -683,3 +683,32 @@ def test_sparse_adam_by_hand():
     assert theta[1] == 0.0 and theta[0] != 0.0
     assert_steps(opt.state[w]["exp_avg"].view(-1).tolist(), m)
     assert math.isclose(w[0].item(), -lr, rel_tol=1e-6)  # a row seen once: Adam's first step, −η sign(g)
+
+
+@pytest.mark.parametrize("module,cls,kwargs,names", [
+    ("adamax", "Adamax", {}, ["ewma_", "bias_correction"]),
+    ("nadam", "NAdam", {"weight_decay": 0.1, "decoupled_weight_decay": True},
+     ["ewma_", "ewma_sq_", "bias_correction", "decoupled_decay_"]),
+    ("radam", "RAdam", {"weight_decay": 0.1, "decoupled_weight_decay": True},
+     ["ewma_", "ewma_sq_", "bias_correction", "decoupled_decay_"]),
+    ("sparse_adam", "SparseAdam", {}, ["bias_correction"])])
+def test_the_shared_pieces_are_used(module, cls, kwargs, names, monkeypatch):
+    """Replace a shared function where the optimizer module looks it up: it must be called."""
+    import importlib
+    mod = importlib.import_module(f"optimlab.optim.{module}")
+    calls = set()
+    for fn in names:
+        original = getattr(mod, fn)
+
+        def spy(*args, _fn=fn, _original=original):
+            calls.add(_fn)
+            return _original(*args)
+        monkeypatch.setattr(mod, fn, spy)
+    if cls == "SparseAdam":
+        p = make_params(shapes=[(3, 2)])
+        p[0].grad = torch.sparse_coo_tensor([[0, 2]], torch.ones(2, 2, dtype=torch.float64), (3, 2))
+    else:
+        p = make_params(shapes=[(3,)])
+        set_grads(p, 1)
+    getattr(ours, cls)(p, **kwargs).step()
+    assert calls == set(names)
