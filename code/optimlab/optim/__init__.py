@@ -4,6 +4,10 @@
 same state (so checkpoints load either way) and the same numbers as torch's for-loop
 implementation (``foreach=False``). The running averages and the bias correction that
 RMSprop, Adadelta, Adam and AdamW share live in :mod:`optimlab.optim.moments`.
+
+Optimizers torch does not have, each held equal to a published reference implementation
+and to steps computed by hand: ``Yogi``, ``Lion``, ``SGDScheduleFree``, ``AdamWScheduleFree``,
+``LARS`` and ``LAMB``.
 """
 
 from ._base import Optimizer
@@ -11,11 +15,18 @@ from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
+from .asgd import ASGD
 from .lbfgs import LBFGS
 from .moments import bias_correction, ewma_, ewma_sq_
 from .muon import Muon
+from .nadam import NAdam
+from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
+from .sparse_adam import SparseAdam
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
-           "Adafactor", "Muon", "LBFGS", "ewma_", "ewma_sq_", "bias_correction"]
+           "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "SparseAdam", "Adafactor", "Muon", "LBFGS",
+           "ewma_", "ewma_sq_", "bias_correction"]
