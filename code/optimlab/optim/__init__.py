@@ -10,9 +10,13 @@ from ._base import Optimizer
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .lion import Lion
 from .moments import bias_correction, ewma_, ewma_sq_
 from .rmsprop import RMSprop
+from .schedule_free import AdamWScheduleFree, SGDScheduleFree
 from .sgd import SGD
+from .yogi import Yogi
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "Yogi", "Lion", "SGDScheduleFree",
+           "AdamWScheduleFree",
            "ewma_", "ewma_sq_", "bias_correction"]
