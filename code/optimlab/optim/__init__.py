@@ -26,7 +26,11 @@ from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
 from .sparse_adam import SparseAdam
+from .lion import Lion
+from .schedule_free import AdamWScheduleFree, SGDScheduleFree
+from .yogi import Yogi
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
            "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "SparseAdam", "Adafactor", "Muon", "LBFGS",
+           "Yogi", "Lion", "SGDScheduleFree", "AdamWScheduleFree",
            "ewma_", "ewma_sq_", "bias_correction"]
