@@ -2,7 +2,8 @@
 
 ``optimlab.optim.X`` drops in for ``torch.optim.X``: same arguments, same parameter-group keys,
 same state (so checkpoints load either way) and the same numbers as torch's for-loop
-implementation (``foreach=False``). The running averages and the bias correction that
+implementation (``foreach=False``). ``LARS`` and ``LAMB`` (layer-wise trust ratios for large
+batches) have no torch twin. The running averages and the bias correction that
 RMSprop, Adadelta, Adam and AdamW share live in :mod:`optimlab.optim.moments`.
 """
 
@@ -10,9 +11,11 @@ from ._base import Optimizer
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .lamb import LAMB
+from .lars import LARS
 from .moments import bias_correction, ewma_, ewma_sq_
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "LARS", "LAMB",
            "ewma_", "ewma_sq_", "bias_correction"]
