@@ -310,8 +310,9 @@ def _train_sgd(rank, world_size, mode, steps, batch_size, lr, seed) -> dict:
     return {"params": [p.detach().clone() for p in module.parameters()], "losses": losses}
 
 
-def allreduce_seconds(rank: int, world_size: int, *, sizes: Sequence[int] = (2 ** 10, 2 ** 14, 2 ** 18, 2 ** 21),
-                      repeats: int = 9) -> dict:
+def allreduce_seconds(rank: int, world_size: int, *,
+                      sizes: Sequence[int] = (2 ** 10, 2 ** 12, 2 ** 14, 2 ** 16, 2 ** 18, 2 ** 20, 2 ** 21),
+                      repeats: int = 15) -> dict:
     """Median seconds of one ``all_reduce`` of float32 tensors of each size (elements)."""
     times = {}
     for n in sizes:
