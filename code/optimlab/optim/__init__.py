@@ -29,8 +29,10 @@ from .sparse_adam import SparseAdam
 from .lion import Lion
 from .schedule_free import AdamWScheduleFree, SGDScheduleFree
 from .yogi import Yogi
+from .lamb import LAMB
+from .lars import LARS
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW",
            "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "SparseAdam", "Adafactor", "Muon", "LBFGS",
            "Yogi", "Lion", "SGDScheduleFree", "AdamWScheduleFree",
-           "ewma_", "ewma_sq_", "bias_correction"]
+           "LARS", "LAMB", "ewma_", "ewma_sq_", "bias_correction"]
