@@ -169,23 +169,23 @@ def run(info, cls, params, kwargs, sparse, is_torch, steps=STEPS):
     return opt, losses
 
 
-def assert_same(a, b, where):
-    """Tensors to TOL (same dtype and shape), numbers to TOL, containers entry by entry."""
+def assert_same(a, b, where, tol=TOL):
+    """Tensors to tol (same dtype and shape), numbers to TOL, containers entry by entry."""
     if torch.is_tensor(b):
         assert torch.is_tensor(a), f"{where}: {type(a).__name__} where torch has a tensor"
         assert a.dtype == b.dtype and a.shape == b.shape, f"{where}: {a.dtype}{tuple(a.shape)} vs {b.dtype}{tuple(b.shape)}"
         a, b = (a.to_dense(), b.to_dense()) if b.is_sparse else (a, b)
-        torch.testing.assert_close(a, b, atol=TOL, rtol=TOL, equal_nan=True, msg=lambda m: f"{where}: {m}")
+        torch.testing.assert_close(a, b, atol=tol, rtol=tol, equal_nan=True, msg=lambda m: f"{where}: {m}")
     elif isinstance(b, dict):
         assert set(a) == set(b), f"{where}: keys {sorted(a)} vs torch's {sorted(b)}"
         for key in b:
-            assert_same(a[key], b[key], f"{where}[{key!r}]")
+            assert_same(a[key], b[key], f"{where}[{key!r}]", tol)
     elif isinstance(b, (list, tuple)):
         assert len(a) == len(b), f"{where}: length {len(a)} vs torch's {len(b)}"
         for i, (x, y) in enumerate(zip(a, b)):
-            assert_same(x, y, f"{where}[{i}]")
+            assert_same(x, y, f"{where}[{i}]", tol)
     elif isinstance(b, float) and not isinstance(a, bool):
-        assert math.isclose(a, b, rel_tol=TOL, abs_tol=TOL) or (math.isnan(a) and math.isnan(b)), \
+        assert math.isclose(a, b, rel_tol=tol, abs_tol=tol) or (math.isnan(a) and math.isnan(b)), \
             f"{where}: {a!r} vs torch's {b!r}"
     else:
         assert a == b, f"{where}: {a!r} vs torch's {b!r}"
@@ -203,13 +203,16 @@ def compare(info, our_cls, torch_cls, optim_input, sparse):
     p_o, p_t = clone(params), clone(params)
     opt_o, losses_o = run(info, our_cls, p_o, kwargs, sparse, False)
     opt_t, losses_t = run(info, torch_cls, p_t, kwargs, sparse, True)
+    # torch's Muon multiplies by a float32 tensor lr in float32 (a relative rounding of ~1e-7);
+    # ours keeps the parameter's precision. Everywhere else the numbers agree to TOL.
+    tol = 1e-6 if info.name == "Muon" and isinstance(kwargs.get("lr"), torch.Tensor) else TOL
     for i, (a, b) in enumerate(zip(p_o, p_t)):
         assert torch.isfinite(b).all(), f"parameter {i} is not finite in torch's run"
         assert not torch.equal(b, params[i]), f"parameter {i} never moved: a vacuous comparison"
-        torch.testing.assert_close(a.detach(), b.detach(), atol=TOL, rtol=TOL,
+        torch.testing.assert_close(a.detach(), b.detach(), atol=tol, rtol=tol,
                                    msg=lambda m: f"parameter {i}: {m}")
-        assert_same(opt_o.state.get(a, {}), opt_t.state.get(b, {}), f"state of parameter {i}")
-    assert_same([float(x.detach()) for x in losses_o], [float(x.detach()) for x in losses_t], "losses")
+        assert_same(opt_o.state.get(a, {}), opt_t.state.get(b, {}), f"state of parameter {i}", tol)
+    assert_same([float(x.detach()) for x in losses_o], [float(x.detach()) for x in losses_t], "losses", tol)
 
 
 # ---------------------------------------------------------------- the tests
