@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from optimlab import lr_scheduler as ours
+from optimlab.optim import lr_scheduler as ours
 from optimlab import schedules as S
 
 TL = torch.optim.lr_scheduler

@@ -6,6 +6,7 @@ implementation (``foreach=False``). The running averages and the bias correction
 RMSprop, Adadelta, Adam and AdamW share live in :mod:`optimlab.optim.moments`.
 """
 
+from . import lr_scheduler
 from ._base import Optimizer
 from .adadelta import Adadelta
 from .adagrad import Adagrad
