@@ -47,6 +47,10 @@ Where these classes differ from torch's (each difference raises instead of givin
   ``ValueError`` (resume with ``load_state_dict``). ``step(epoch)`` places the epoch exactly; torch
   finds the cycle with a logarithm that can round down at a restart (``T_mult=3``,
   ``epoch=121·T_0``): the one place where the numbers can differ.
+* ``ExponentialLR``, ``PolynomialLR`` and ``CosineAnnealingLR`` moved to step 0 by ``step()``
+  rather than by their constructor (inside a ``SequentialLR`` given ``last_epoch >= 0``, or in a
+  ``ChainedScheduler`` that is a ``SequentialLR``'s first scheduler) raise ``RuntimeError``: torch
+  multiplies by a ratio from step -1 there, which runs the schedule one step ahead.
 * ``ConstantLR(factor=0)`` reaching ``total_iters`` raises ``ZeroDivisionError`` with a message
   (torch raises a bare one); after ``OneCycleLR`` raises past its end, ``last_epoch`` is unchanged.
 * ``CosineAnnealingWarmRestarts`` also warns about the step order, which torch's skips.
@@ -402,6 +406,8 @@ class _ChainableLR(LRScheduler):
     """
 
     _ratio_on_resume = False  # torch's StepLR, MultiStepLR, ConstantLR: True
+    _explicit_start = True    # torch's rate at step 0 is f(0)·η; ExponentialLR, PolynomialLR,
+                              # CosineAnnealingLR: only in the constructor (else a ratio from step −1)
     _floor = 0.0              # CosineAnnealingLR: eta_min (the recursion is affine)
 
     def _schedule(self, t, lr0: float) -> float:
@@ -418,6 +424,13 @@ class _ChainableLR(LRScheduler):
         self._warn_if_get_lr_called_directly()
         t, lrs = self.last_epoch, _group_values(self.optimizer, "lr")
         if t == 0:                                                  # η ← f(0) η (LinearLR: s·η)
+            if not (self._is_initial or self._explicit_start):
+                raise RuntimeError(
+                    f"{type(self).__name__} was moved to step 0 by step(), not by its constructor "
+                    f"(inside a SequentialLR built with last_epoch >= 0, or a ChainedScheduler that "
+                    f"is a SequentialLR's first scheduler); torch's class would multiply the rate by "
+                    f"a ratio from step -1 and run one step ahead. Build the SequentialLR with "
+                    f"last_epoch=-1 and resume with load_state_dict")
             start = self._shape(0)
             return lrs if start == 1 else [lr * start for lr in lrs]
         if self._is_initial and not self._ratio_on_resume:
@@ -514,6 +527,8 @@ class ExponentialLR(_ChainableLR):
     r"""Multiply the rate by ``gamma`` every step: :math:`\eta_t = \eta_0\,\gamma^t`
     (:func:`optimlab.schedules.exponential_lr`)."""
 
+    _explicit_start = False
+
     def __init__(self, optimizer, gamma: float, last_epoch: int = -1):
         schedules.exponential_lr(0, 1.0, gamma)
         self.gamma = gamma
@@ -526,6 +541,8 @@ class ExponentialLR(_ChainableLR):
 class PolynomialLR(_ChainableLR):
     r"""Decay to zero over ``total_iters`` steps, then stay at zero:
     :math:`\eta_t = \eta_0 (1 - \min(t, T)/T)^p` (:func:`optimlab.schedules.polynomial_lr`)."""
+
+    _explicit_start = False
 
     def __init__(self, optimizer, total_iters: int = 5, power: float = 1.0, last_epoch: int = -1):
         schedules.polynomial_lr(0, 1.0, total_iters, power)
@@ -552,6 +569,8 @@ class CosineAnnealingLR(_ChainableLR):
     ``2 T_max`` and repeats. For a cosine that stays at its final value use
     ``LambdaLR`` with :func:`optimlab.schedules.cosine_lr`, or stop stepping at ``T_max``.
     """
+
+    _explicit_start = False
 
     def __init__(self, optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
         schedules.cosine_annealing_lr(0, 1.0, T_max, eta_min)
@@ -708,9 +727,9 @@ class OneCycleLR(LRScheduler):
             schedules.one_cycle_lr(0, _as_float(m), total_steps, pct_start, anneal_strategy,
                                    div_factor, final_div_factor, three_phase)
         self.total_steps = total_steps
-        self.pct_start = pct_start
-        self.anneal_strategy = anneal_strategy
-        self.three_phase = three_phase
+        self._pct_start = pct_start  # private, so that state_dict has torch's public keys
+        self._anneal_func_type = anneal_strategy  # torch's name
+        self._three_phase = three_phase
         self.cycle_momentum = cycle_momentum
         if last_epoch == -1:
             for group, m in zip(optimizer.param_groups, max_lrs):
@@ -734,13 +753,13 @@ class OneCycleLR(LRScheduler):
     def _knots(self, group: dict, kind: str) -> tuple:
         if kind == "lr":
             a, peak, end = group["initial_lr"], group["max_lr"], group["min_lr"]
-            return (a, peak, a, end) if self.three_phase else (a, peak, end)
+            return (a, peak, a, end) if self._three_phase else (a, peak, end)
         top, low = group["max_momentum"], group["base_momentum"]
-        return (top, low, top, top) if self.three_phase else (top, low, top)
+        return (top, low, top, top) if self._three_phase else (top, low, top)
 
     def _value(self, epoch, group: dict, kind: str) -> float:
-        return schedules._one_cycle(epoch, self.total_steps, self.pct_start, self.anneal_strategy,
-                                    self.three_phase, [_as_float(k) for k in self._knots(group, kind)])
+        return schedules._one_cycle(epoch, self.total_steps, self._pct_start, self._anneal_func_type,
+                                    self._three_phase, [_as_float(k) for k in self._knots(group, kind)])
 
     def lrs_at(self, epoch) -> list:
         return [self._value(epoch, group, "lr") for group in self.optimizer.param_groups]
@@ -948,6 +967,11 @@ class ChainedScheduler(LRScheduler):
     def lrs_at(self, epoch) -> list:
         raise TypeError("ChainedScheduler's rates depend on how its schedulers combine step by "
                         "step; read get_last_lr() instead")
+
+    def _update_lr(self, epoch=None) -> None:
+        raise NotImplementedError("ChainedScheduler has no step 0 to restart at, so it cannot "
+                                  "follow a milestone of a SequentialLR (torch's cannot either); "
+                                  "make it the first scheduler, or chain SequentialLRs instead")
 
     def step(self) -> None:  # no epoch argument, as in torch
         """Step every scheduler, in order; call after ``optimizer.step()``."""
