@@ -108,7 +108,7 @@ _GET_LR_WARNING = (
 
 
 # --------------------------------------------------------------------------------------------
-# Helpers: reading and writing one value per param group
+# Reading and writing one value per param group
 # --------------------------------------------------------------------------------------------
 
 def _check_optimizer(optimizer) -> None:
