@@ -531,3 +531,17 @@ DELIBERATE = [  # torch accepts these and then schedules nonsense or divides by 
 def test_deliberate_differences_raise(make):
     with pytest.raises(ValueError, match="Invalid"):
         make(make_optimizer())
+
+
+def test_warm_restarts_step_epoch_is_exact_where_torch_rounds():
+    """The one documented difference in numbers: torch finds the cycle of epoch 121 (T_0=1,
+    T_mult=3: restarts at 1, 4, 13, 40, 121) with a logarithm that rounds down, and puts it at
+    the end of the previous cycle (eta_min) instead of at the restart (the base rate)."""
+    rates = []
+    for L in (TL, ours):
+        opt = make_optimizer()
+        sched = L.CosineAnnealingWarmRestarts(opt, T_0=1, T_mult=3, eta_min=0.01)
+        opt.step()
+        sched.step(121)  # not deprecated for this class, in either library
+        rates.append(sched.get_last_lr()[0])
+    assert rates[0] == pytest.approx(0.01, abs=TOL) and rates[1] == pytest.approx(0.3, abs=TOL)
