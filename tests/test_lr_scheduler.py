@@ -1,4 +1,4 @@
-"""optimlab.lr_scheduler against torch.optim.lr_scheduler: same learning rates (to 1e-12) step by
+"""optimlab.optim.lr_scheduler against torch.optim.lr_scheduler: same learning rates (to 1e-12) step by
 step, with torch's and optimlab's SGD, two param groups, well past the end of each schedule;
 resuming from a state_dict; the warnings; and the argument checks."""
 

@@ -10,6 +10,8 @@ import warnings
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import optimlab.lr_scheduler
 import optimlab.optim
@@ -210,6 +212,40 @@ def test_two_schedulers_on_one_optimizer_like_torch(pair):
         runs.append(rows)
     for rows in runs[1:]:
         assert_close(rows, runs[0])
+
+
+CHAINABLE = {
+    "StepLR": lambda L, o, a: L.StepLR(o, 1 + a % 4, 0.5),
+    "MultiStepLR": lambda L, o, a: L.MultiStepLR(o, [a % 5, 3 + a % 7, 6], 0.3),
+    "ConstantLR": lambda L, o, a: L.ConstantLR(o, 0.25 * (1 + a % 4), 1 + a % 6),
+    "LinearLR": lambda L, o, a: L.LinearLR(o, 0.2 * (1 + a % 5), 0.25 * (a % 5), 1 + a % 7),
+    "ExponentialLR": lambda L, o, a: L.ExponentialLR(o, 0.8 + 0.05 * (a % 6)),
+    "PolynomialLR": lambda L, o, a: L.PolynomialLR(o, 1 + a % 8, 0.5 * (a % 4)),
+    "CosineAnnealingLR": lambda L, o, a: L.CosineAnnealingLR(o, 1 + a % 7, 0.01 * (a % 3)),
+    "MultiplicativeLR": lambda L, o, a: L.MultiplicativeLR(o, lambda t: 0.9 + 0.1 * (t % 3)),
+}
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(names=st.lists(st.sampled_from(sorted(CHAINABLE)), min_size=1, max_size=3),
+       args=st.lists(st.integers(0, 1000), min_size=3, max_size=3),
+       tensor_lr=st.booleans())
+def test_any_stack_of_chainable_schedulers_like_torch(names, args, tensor_lr):
+    """Up to three chainable schedulers on one optimizer, with float or tensor rates."""
+    runs = []
+    for L in (TL, ours):
+        opt = make_optimizer(lrs=[torch.tensor(lr) if tensor_lr else lr for lr in LRS])
+        scheds = [CHAINABLE[name](L, opt, a) for name, a in zip(names, args)]
+        rows = [snapshot(opt)]
+        for _ in range(15):
+            opt.step()
+            for s in scheds:
+                s.step()
+            rows.append(snapshot(opt))
+        runs.append(rows)
+    assert_close(runs[1], runs[0])
+    if tensor_lr:
+        assert isinstance(opt.param_groups[0]["lr"], torch.Tensor)
 
 
 def test_the_two_scheduler_example_rate():
