@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from optimlab import lr_scheduler as ours
+from optimlab.optim import lr_scheduler as ours
 from optimlab import schedules as S
 
 TL = torch.optim.lr_scheduler
@@ -141,9 +141,68 @@ def test_cosine_restarts_by_hand():
     assert S.cosine_restarts_lr(5, 1.0, 4) == pytest.approx(S.cosine_restarts_lr(1, 1.0, 4))
 
 
+def test_constant_factor_and_multiplicative_by_hand():
+    assert [S.constant_factor_lr(t, 0.3, 0.5, 3) for t in range(5)] == [0.15, 0.15, 0.15, 0.3, 0.3]
+    assert S.constant_factor_lr(0, 0.3) == pytest.approx(0.1)  # torch's default factor 1/3
+    assert S.multiplicative_lr(0, 2.0, lambda s: 0.5) == 2.0
+    assert S.multiplicative_lr(3, 2.0, lambda s: 0.5) == 0.25
+    assert S.multiplicative_lr(3, 2.0, lambda s: 1 / s) == pytest.approx(2.0 / 6, abs=TOL)  # 2 / 3!
+
+
+def test_cyclic_by_hand():
+    """base 0.1, max 1.0, 2 steps up and 2 down: 0.1, 0.55, 1.0, 0.55, 0.1, ..."""
+    f = lambda t, **kw: S.cyclic_lr(t, 0.1, 1.0, 2, **kw)  # noqa: E731
+    assert [f(t) for t in range(9)] == pytest.approx([0.1, 0.55, 1.0, 0.55] * 2 + [0.1], abs=TOL)
+    assert f(6, mode="triangular2") == pytest.approx(0.1 + 0.9 / 2, abs=TOL)  # peak of cycle 2
+    assert f(10, mode="triangular2") == pytest.approx(0.1 + 0.9 / 4, abs=TOL)  # peak of cycle 3
+    assert f(2, mode="exp_range", gamma=0.5) == pytest.approx(0.1 + 0.9 * 0.25, abs=TOL)  # γ^t, t = 2
+    assert f(1, scale_fn=lambda c: 0.2) == pytest.approx(0.1 + 0.9 * 0.5 * 0.2, abs=TOL)
+    assert f(1, scale_fn=lambda n: n / 10, scale_mode="iterations") == pytest.approx(0.145, abs=TOL)
+    # 1 step up, 3 down: 1.0 at t = 1, then 0.7, 0.4, 0.1
+    assert [S.cyclic_lr(t, 0.1, 1.0, 1, 3) for t in range(5)] == pytest.approx([0.1, 1.0, 0.7, 0.4, 0.1],
+                                                                              abs=TOL)
+    assert [S.cyclic_momentum(t, 0.8, 0.9, 2) for t in range(5)] == \
+        pytest.approx([0.9, 0.85, 0.8, 0.85, 0.9], abs=TOL)  # opposite to the rate
+
+
 # ---------------------------------------------------------------------------------------------
 # The plain functions equal torch's schedulers and optimlab's classes
 # ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("factor,total", [(1 / 3, 5), (0.5, 1), (0.0, 4), (1.0, 3)])
+def test_constant_factor(factor, total):
+    n = total - 1 if factor == 0.0 else 3 * total  # factor 0: torch divides by zero at total_iters
+    assert_same([S.constant_factor_lr(t, 0.3, factor, total) for t in range(n + 1)],
+                lambda L, o: L.ConstantLR(o, factor, total), n)
+
+
+def test_multiplicative():
+    lam = lambda s: 0.9 if s % 4 else 1.2  # noqa: E731
+    assert_same([S.multiplicative_lr(t, 0.3, lam) for t in range(31)],
+                lambda L, o: L.MultiplicativeLR(o, lam), 30)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(step_size_up=4),
+    dict(step_size_up=2, step_size_down=5, mode="triangular2"),
+    dict(step_size_up=3, mode="exp_range", gamma=0.95),
+    dict(step_size_up=2.5, step_size_down=1.5, scale_fn=lambda c: 1 / c),
+    dict(step_size_up=3, step_size_down=0, scale_fn=lambda n: 0.99 ** n, scale_mode="iterations"),
+], ids=["triangular", "triangular2", "exp_range", "scale_fn-cycle", "scale_fn-iterations"])
+def test_cyclic(kwargs):
+    lrs = [S.cyclic_lr(t, 0.01, 0.3, **kwargs) for t in range(41)]
+    momenta = [S.cyclic_momentum(t, 0.8, 0.95, **kwargs) for t in range(41)]
+    assert_same(lrs, lambda L, o: L.CyclicLR(o, 0.01, 0.3, cycle_momentum=False, **kwargs), 40)
+    for lib in (TL, ours):
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.3, momentum=0.9)
+        sched = lib.CyclicLR(opt, 0.01, 0.3, base_momentum=0.8, max_momentum=0.95, **kwargs)
+        seen = [opt.param_groups[0]["momentum"]]
+        for _ in range(40):
+            opt.step()
+            sched.step()
+            seen.append(opt.param_groups[0]["momentum"])
+        assert seen == pytest.approx(momenta, abs=TOL)
+
 
 def test_constant():
     assert_same([S.constant_lr(t, 0.3) for t in range(20)], lambda L, o: L.LambdaLR(o, lambda t: 1.0), 19)
@@ -330,6 +389,16 @@ BAD = [
     (S.cosine_restarts_lr, (0, 0.1, 0), "T_0"),
     (S.cosine_restarts_lr, (0, 0.1, 5, 0), "T_mult"),
     (S.cosine_restarts_lr, (0, 0.1, 5, 2, -1.0), "eta_min"),
+    (S.constant_factor_lr, (0, 0.1, 1.5), "factor"),
+    (S.constant_factor_lr, (0, 0.1, 0.5, 0), "total_iters"),
+    (S.multiplicative_lr, (-1, 0.1, abs), "t"),
+    (S.multiplicative_lr, (2.5, 0.1, abs), "t"),
+    (S.cyclic_lr, (0, -0.1, 0.1), "base_lr"),
+    (S.cyclic_lr, (0, 0.1, 1.0, 0), "step_size_up"),
+    (S.cyclic_lr, (0, 0.1, 1.0, 2, -1), "step_size_down"),
+    (S.cyclic_lr, (0, 0.1, 1.0, 2, None, "sine"), "mode"),
+    (S.cyclic_lr, (0, 0.1, 1.0, 2, None, "triangular", 1.0, abs, "epochs"), "scale_mode"),
+    (S.cyclic_momentum, (0, 0.8, -0.9), "max_momentum"),
 ]
 
 

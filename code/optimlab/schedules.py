@@ -7,8 +7,8 @@ nothing is mutated, so a schedule can be plotted, compared or tested without an 
 Notation (the book's): :math:`\eta_0` is the base learning rate ``lr0``, :math:`T` a number of steps,
 :math:`\gamma` a decay factor per step or per stage, :math:`\eta_{\min}` a floor or final value.
 
-The scheduler classes in :mod:`optimlab.lr_scheduler` call these functions, so each formula is
-written once. Where a function mirrors a ``torch.optim.lr_scheduler`` class it uses that class's
+The scheduler classes in :mod:`optimlab.optim.lr_scheduler` call these functions, so each formula
+is written once (torch's chainable classes step by the ratio :math:`f(t)/f(t-1)` of the function). Where a function mirrors a ``torch.optim.lr_scheduler`` class it uses that class's
 argument names (``step_size``, ``milestones``, ``T_max``, ``T_0``, ...) and gives the same numbers;
 the docstring says where a function deliberately differs from torch.
 
@@ -41,6 +41,10 @@ __all__ = [
     "one_cycle_lr",
     "one_cycle_momentum",
     "cosine_restarts_lr",
+    "constant_factor_lr",
+    "multiplicative_lr",
+    "cyclic_lr",
+    "cyclic_momentum",
 ]
 
 
@@ -441,3 +445,128 @@ def cosine_restarts_lr(t, lr0: float, T_0: int, T_mult: int = 1, eta_min: float 
     eta_min = _real("eta_min", eta_min, 0.0)
     T_cur, T_i = _restart_position(t, T_0, T_mult)
     return cosine_anneal(lr0, eta_min, T_cur / T_i)
+
+
+def constant_factor_lr(t, lr0: float, factor: float = 1.0 / 3, total_iters: int = 5) -> float:
+    r"""A reduced rate for the first ``total_iters`` = :math:`T` steps, then the base rate
+    (torch's ``ConstantLR``), with ``factor`` = :math:`c`::
+
+        η_t = c · η_0   for t < T
+        η_t = η_0       for t >= T
+
+    Same numbers and argument range (:math:`0 \le c \le 1`) as
+    ``torch.optim.lr_scheduler.ConstantLR``; :math:`T \ge 1` (torch also takes :math:`T = 0`,
+    where its step-by-step and closed forms disagree).
+    """
+    _step(t)
+    lr0 = _real("lr0", lr0, 0.0)
+    factor = _real("factor", factor, 0.0, 1.0)
+    total_iters = _integer("total_iters", total_iters, 1)
+    return lr0 * (factor if t < total_iters else 1.0)
+
+
+def multiplicative_lr(t: int, lr0: float, lr_lambda) -> float:
+    r"""The base rate times the product of the factors ``lr_lambda(s)`` = :math:`\lambda(s)` of
+    every step since the start (torch's ``MultiplicativeLR``)::
+
+        η_t = η_0 · λ(1) · λ(2) ··· λ(t)        (η_0 at t = 0)
+
+    This is the recursion :math:`\eta_t = \lambda(t)\,\eta_{t-1}` written out; it costs
+    :math:`t` calls of ``lr_lambda``.
+    """
+    t = _integer("t", t, 0)
+    lr0 = _real("lr0", lr0, 0.0)
+    if not callable(lr_lambda):
+        raise TypeError(f"Invalid lr_lambda: expected a function of the step, "
+                        f"got {type(lr_lambda).__name__}")
+    eta = lr0
+    for s in range(1, t + 1):
+        eta = eta * lr_lambda(s)                               # η_s = λ(s) · η_{s−1}
+    return eta
+
+
+_CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+
+
+def _cyclic_scale(mode: str, gamma: float, scale_fn, scale_mode: str) -> tuple:
+    """The amplitude scale :math:`s(\\cdot)` of a cyclic schedule and what it is a function of
+    (``"cycle"`` or ``"iterations"``): the built-in modes fix both, as torch does."""
+    if scale_fn is not None:
+        if not callable(scale_fn):
+            raise TypeError(f"Invalid scale_fn: expected a function, got {type(scale_fn).__name__}")
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(f"Invalid scale_mode: {scale_mode!r} (expected 'cycle' or 'iterations')")
+        return scale_fn, scale_mode
+    if mode == "triangular":
+        return (lambda c: 1.0), "cycle"                          # s(c) = 1
+    if mode == "triangular2":
+        return (lambda c: 1 / (2.0 ** (c - 1))), "cycle"         # s(c) = 2^{−(c−1)}: halve each cycle
+    if mode == "exp_range":
+        return (lambda n: gamma ** n), "iterations"              # s(n) = γ^n
+    raise ValueError(f"Invalid mode: {mode!r} (expected one of {', '.join(_CYCLIC_MODES)}, "
+                     f"or a scale_fn)")
+
+
+def _cyclic(t, low, high, total_size: float, step_ratio: float, scale, scale_mode: str):
+    """From ``low`` up to ``high`` over the rising part of each cycle and back (torch's layout):
+    ``total_size`` steps per cycle, of which the fraction ``step_ratio`` rise."""
+    cycle = math.floor(1 + t / total_size)                       # c = ⌊1 + t / (u + d)⌋
+    x = 1.0 + t / total_size - cycle                             # x: fraction of cycle c done
+    if x <= step_ratio:
+        h = x / step_ratio                                       # rising:  h = x / r
+    else:
+        h = (x - 1) / (step_ratio - 1)                           # falling: h = (1 − x) / (1 − r)
+    s = scale(cycle) if scale_mode == "cycle" else scale(t)
+    return low + (high - low) * h * s                            # η_t = η_low + (η_high − η_low) h s
+
+
+def _cyclic_sizes(step_size_up, step_size_down) -> tuple:
+    up = _real("step_size_up", step_size_up, 0.0, low_open=True)
+    down = up if step_size_down is None else _real("step_size_down", step_size_down, 0.0)
+    return up + down, up / (up + down)
+
+
+def cyclic_lr(t, base_lr: float, max_lr: float, step_size_up: float = 2000,
+              step_size_down: float | None = None, mode: str = "triangular", gamma: float = 1.0,
+              scale_fn=None, scale_mode: str = "cycle") -> float:
+    r"""The cyclical learning rate (Smith, 2017; torch's ``CyclicLR``): up from ``base_lr`` =
+    :math:`\eta_b` to ``max_lr`` = :math:`\eta_m` in :math:`u` = ``step_size_up`` steps, back
+    down in :math:`d` = ``step_size_down`` steps (default :math:`u`), and again::
+
+        c   = ⌊1 + t / (u + d)⌋                    the cycle, 1, 2, ...
+        x   = 1 + t / (u + d) − c                  the fraction of cycle c done, in [0, 1)
+        h   = x / r  if x <= r,  else (1 − x) / (1 − r)      with r = u / (u + d)
+        η_t = η_b + (η_m − η_b) · h · s
+
+    The amplitude scale :math:`s` is 1 (``"triangular"``), :math:`2^{-(c-1)}`
+    (``"triangular2"``, halved every cycle), :math:`\gamma^t` (``"exp_range"``) or
+    ``scale_fn(c)`` / ``scale_fn(t)`` (``scale_mode`` ``"cycle"`` / ``"iterations"``).
+
+    The paper has :math:`u = d` and writes :math:`h = \max(0, 1 - |t/u - 2c + 1|)`, the same
+    triangle; torch (and this function) also allow :math:`u \ne d`, fractional step sizes, and
+    :math:`\eta_m < \eta_b`.
+    """
+    _step(t)
+    base_lr = _real("base_lr", base_lr, 0.0)
+    max_lr = _real("max_lr", max_lr, 0.0)
+    total_size, step_ratio = _cyclic_sizes(step_size_up, step_size_down)
+    scale, scale_mode = _cyclic_scale(mode, gamma, scale_fn, scale_mode)
+    return _cyclic(t, base_lr, max_lr, total_size, step_ratio, scale, scale_mode)
+
+
+def cyclic_momentum(t, base_momentum: float = 0.8, max_momentum: float = 0.9,
+                    step_size_up: float = 2000, step_size_down: float | None = None,
+                    mode: str = "triangular", gamma: float = 1.0, scale_fn=None,
+                    scale_mode: str = "cycle") -> float:
+    r"""The momentum (or Adam's :math:`\beta_1`) that torch's ``CyclicLR`` cycles opposite to the
+    rate: :func:`cyclic_lr` with the two ends swapped, from :math:`\mu_{\max}` down to
+    :math:`\mu_{\text{base}}` while the rate rises and back::
+
+        μ_t = μ_max + (μ_base − μ_max) · h · s
+    """
+    _step(t)
+    base_momentum = _real("base_momentum", base_momentum, 0.0)
+    max_momentum = _real("max_momentum", max_momentum, 0.0)
+    total_size, step_ratio = _cyclic_sizes(step_size_up, step_size_down)
+    scale, scale_mode = _cyclic_scale(mode, gamma, scale_fn, scale_mode)
+    return _cyclic(t, max_momentum, base_momentum, total_size, step_ratio, scale, scale_mode)

@@ -10,6 +10,7 @@ and to steps computed by hand: ``Yogi``, ``Lion``, ``SGDScheduleFree``, ``AdamWS
 ``LARS`` and ``LAMB``.
 """
 
+from . import lr_scheduler
 from ._base import Optimizer
 from .adadelta import Adadelta
 from .adafactor import Adafactor
