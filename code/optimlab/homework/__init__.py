@@ -14,7 +14,8 @@ fresh kernel under time limits and applies each exercise's registered check
 """
 
 from ._build import BuildSummary, build, leftovers, scan, student_edition
-from ._grade import CellIssue, ExerciseGrade, SubmissionGrade, grade_many, grade_notebook
+from ._grade import CellIssue, ExerciseGrade, SubmissionGrade, grade_many, grade_notebook, load_checks
+from ._sandbox import Limits, SandboxError
 from ._notebook import Exercise, HomeworkError, find_exercises, stub_source
 from ._report import table, write_csv, write_json
 
