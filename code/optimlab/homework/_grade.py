@@ -50,7 +50,8 @@ MAX_RUN_BYTES = 4 * 1024 ** 2
 @dataclass
 class ExerciseGrade:
     """The outcome of one exercise in one submission. ``score`` is in [0, 1]; ``None`` for an
-    exercise graded by hand (no automatic check)."""
+    exercise graded by hand (no automatic check). ``max_points`` weighs the exercise (1 unless a
+    points file says otherwise); ``manual_points`` is a hand-entered score, for prose exercises."""
     id: str
     name: str | None
     status: str
@@ -58,11 +59,23 @@ class ExerciseGrade:
     passed: int = 0
     total: int = 0
     messages: list[str] = field(default_factory=list)
+    max_points: float = 1.0
+    manual_points: float | None = None
+
+    @property
+    def points(self) -> float | None:
+        """``score × max_points`` for a checked exercise, the hand-entered points otherwise (None
+        while a manual exercise has none)."""
+        if self.score is not None:
+            return self.score * self.max_points
+        return self.manual_points
 
     @property
     def hint(self) -> str:
         if self.messages:
             return self.messages[0]
+        if self.status == "manual" and self.manual_points is not None:
+            return "graded by hand"
         return {"passed": f"all {self.total} cases agree with the reference",
                 "not implemented": "the stub still raises NotImplementedError",
                 "manual": "no automatic check: grade by hand"}.get(self.status, "")
@@ -86,20 +99,42 @@ class SubmissionGrade:
     restarts: int = 0
     seconds: float = 0.0
     note: str = ""
+    student: str = ""               # from the roster, else the file name without .ipynb
+
+    def __post_init__(self):
+        self.student = self.student or Path(self.file).stem
 
     @property
     def score(self) -> float:
+        """The sum of the checked exercises' scores, each in [0, 1] (unweighted)."""
         return sum(item.score for item in self.exercises if item.score is not None)
 
     @property
     def max_score(self) -> int:
         return sum(1 for item in self.exercises if item.score is not None)
 
+    @property
+    def points(self) -> float:
+        """Every exercise's points, checked and hand-graded, weighted by the points file."""
+        return sum(item.points for item in self.exercises if item.points is not None)
+
+    @property
+    def max_points(self) -> float:
+        return sum(item.max_points for item in self.exercises)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every exercise has its points (no prose exercise still waiting for a hand grade)."""
+        return self.status == "graded" and all(item.points is not None for item in self.exercises)
+
     def as_dict(self) -> dict:
         data = asdict(self)
         data["score"], data["max_score"] = round(self.score, 4), self.max_score
+        data["points"], data["max_points"] = round(self.points, 4), self.max_points
+        data["complete"] = self.complete
         for item, grade in zip(data["exercises"], self.exercises):
             item["hint"] = grade.hint
+            item["points"] = None if grade.points is None else round(grade.points, 4)
         return data
 
 
