@@ -256,7 +256,7 @@ def test_grade_command_reference_passes_and_unfilled_stub_scores_zero(tmp_path):
         assert [e["score"] for e in grade["exercises"][1:]] == [None, None]
     assert reference["exercises"][0] | {"hint": None} == {
         "id": "ex-hwfix-scale", "name": "scale", "status": "passed", "score": 1.0, "passed": 3, "total": 3,
-        "messages": [], "hint": None}
+        "messages": [], "hint": None, "points": 1.0, "max_points": 1.0, "manual_points": None}
     assert (reference["score"], reference["max_score"], reference["cells_run"]) == (1.0, 1, 6)
     first = unfilled["exercises"][0]
     assert (first["status"], first["score"], unfilled["score"], unfilled["cells_run"]) == ("not implemented", 0.0, 0.0, 5)
