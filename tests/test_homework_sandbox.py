@@ -105,7 +105,7 @@ CHEATING_ANSWER = """    import inspect
 
 def _machine_attacks(outside: Path, grades: Path, port: int) -> list[str]:
     late = outside / "late.txt"
-    later = (f"import time, socket\ntime.sleep(3)\nopen({str(grades)!r}, 'w').write('rewritten')\n"
+    later = (f"import time, socket\ntime.sleep(2)\nopen({str(grades)!r}, 'w').write('rewritten')\n"
              f"open({str(late)!r}, 'w').write('still here')\n"
              f"socket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'late')\n")
     return [
@@ -202,24 +202,51 @@ def hostile(tmp_path_factory):
     nbformat.write(_submission("    return x + factor\n", *_machine_attacks(outside, grades, listener.port)),
                    work / "b_machine.ipynb")
     nbformat.write(_submission(CHEATING_ANSWER, *VERDICT_ATTACKS), work / "c_verdict.ipynb")
+    nbformat.write(student_edition(nbformat.read(FIXTURE, as_version=4), FIXTURE.name)[0], work / "d_unfilled.ipynb")
     package = _package_digest()
-    run = subprocess.run([sys.executable, "-m", "optimlab.homework", "grade", str(work), "--checks", str(private),
-                          "--jobs", "2", "--timeout", "20", "--check-timeout", "5", "--json", str(grades)],
-                         capture_output=True, text=True, timeout=300, cwd=base)
+    run = subprocess.run([sys.executable, "-m", "optimlab.homework", "grade", "class", "--checks", str(private),
+                          "--jobs", "2", "--timeout", "20", "--check-timeout", "5", "--json", str(grades),
+                          "--csv", str(base / "grades.csv")], capture_output=True, text=True, timeout=300, cwd=base)
     written = grades.read_bytes() if grades.exists() else b""
-    time.sleep(4)                          # what was left behind had time to act
+    time.sleep(2)                          # what was left behind had time to act (it waits 2 s)
     traces = {"listener": list(listener.seen), "leftovers": _leftovers(), "grades_after": grades.read_bytes(),
               "package": _package_digest() == package}
     listener.close()
-    yield {"run": run, "outside": outside, "grades": json.loads(written or b"{}"), "written": written, **traces}
+    yield {"run": run, "outside": outside, "csv": base / "grades.csv", "grades": json.loads(written or b"{}"), "written": written, **traces}
 
 
 @needs_bwrap
-def test_the_correct_submission_next_to_the_attackers_gets_full_marks(hostile):
-    assert hostile["run"].returncode == 0, hostile["run"].stderr
-    correct = hostile["grades"]["submissions"][0]
-    assert correct["file"].endswith("a_correct.ipynb") and correct["issues"] == []
-    assert (correct["score"], correct["exercises"][0]["status"]) == (1.0, "passed")
+def test_grade_command_reference_passes_and_unfilled_stub_scores_zero(hostile):
+    """The book's notebook, graded next to an attacker, passes; the untouched homework edition runs end
+    to end and scores 0; the JSON and CSV keep the command line's order and their columns."""
+    run, data = hostile["run"], hostile["grades"]
+    assert run.returncode == 0, run.stderr
+    assert "total: 1.00 / 1 (100%)" in run.stdout and "total: 0.00 / 1 (0%)" in run.stdout
+    assert [s["file"] for s in data["submissions"]] == [
+        "class/a_correct.ipynb", "class/b_machine.ipynb", "class/c_verdict.ipynb", "class/d_unfilled.ipynb"]
+    reference, unfilled = data["submissions"][0], data["submissions"][3]
+    for grade in (reference, unfilled):
+        assert grade["status"] == "graded" and grade["issues"] == [] and grade["restarts"] == 0
+        assert [e["status"] for e in grade["exercises"][1:]] == ["manual", "manual"]
+        assert [e["score"] for e in grade["exercises"][1:]] == [None, None]
+    assert reference["exercises"][0] | {"hint": None} == {
+        "id": "ex-hwfix-scale", "name": "scale", "status": "passed", "score": 1.0, "passed": 3, "total": 3,
+        "messages": [], "hint": None, "points": 1.0, "max_points": 1.0, "manual_points": None}
+    assert (reference["score"], reference["max_score"], reference["cells_run"]) == (1.0, 1, 6)
+    assert (reference["student"], reference["points"], reference["max_points"]) == ("a_correct", 1.0, 3.0)
+    first = unfilled["exercises"][0]
+    assert (first["status"], first["score"], unfilled["score"], unfilled["cells_run"]) == ("not implemented", 0.0, 0.0, 5)
+
+    rows = list(csv.DictReader(hostile["csv"].open(newline="")))
+    assert len(rows) == 12 and list(rows[0]) == ["file", "file_status", "exercise", "name", "status", "score",
+                                                "passed", "total", "hint"]
+    assert [(r["file"], r["exercise"], r["status"], r["score"]) for r in rows[:3] + rows[9:]] == [
+        ("class/a_correct.ipynb", "ex-hwfix-scale", "passed", "1"),
+        ("class/a_correct.ipynb", "ex-hwfix-why", "manual", ""),
+        ("class/a_correct.ipynb", "ex-hwfix-table", "manual", ""),
+        ("class/d_unfilled.ipynb", "ex-hwfix-scale", "not implemented", "0"),
+        ("class/d_unfilled.ipynb", "ex-hwfix-why", "manual", ""),
+        ("class/d_unfilled.ipynb", "ex-hwfix-table", "manual", "")]
 
 
 @needs_bwrap

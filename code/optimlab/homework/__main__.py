@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--kernel", default="python3", help="Jupyter kernel name (default: %(default)s)")
     grade.add_argument("--memory", default="2G", metavar="SIZE",
                        help="address-space limit of each process in the sandbox (default: %(default)s)")
-    grade.add_argument("--max-processes", type=int, default=64, metavar="N",
+    grade.add_argument("--max-processes", type=int, default=256, metavar="N",
                        help="processes and threads a submission may have at once (default: %(default)s)")
     grade.add_argument("--max-file-size", default="64M", metavar="SIZE",
                        help="largest file a submission may write (default: %(default)s)")

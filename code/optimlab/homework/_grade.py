@@ -39,7 +39,7 @@ import nbformat
 from . import _sandbox
 from ._codec import CodecError, decode, encode
 from ._notebook import find_exercises
-from ._sandbox import Limits, SandboxError
+from ._sandbox import Limits, SandboxError  # noqa: F401  (SandboxError: raised from here)
 
 GRACE = 5.0
 CHECK_STATUSES_WITH_SCORE = ("passed", "failed")
@@ -379,9 +379,12 @@ def grade_notebook(path, *, cell_timeout: float = 60, total_timeout: float = 600
 def grade_many(paths, *, jobs: int = 1, on_done=None, **options) -> list[SubmissionGrade]:
     """Grade several notebooks, ``jobs`` at a time (each in its own process and sandbox); returns the
     grades in the order of ``paths`` and calls ``on_done(grade)`` as each one finishes."""
+    from optimlab.exercises import all_checks
+
     paths = list(paths)
     if options.get("sandbox", True):
         _sandbox.check_available()
+    all_checks()  # import every chapter's checks (and torch) once, before the workers fork
     if jobs <= 1 or len(paths) <= 1:
         grades = []
         for path in paths:

@@ -68,7 +68,7 @@ class Limits:
     """Per-process resource limits inside the sandbox (``resource.setrlimit``)."""
     memory: int = 2 * 1024 ** 3          # address space, bytes
     cpu: int = 900                       # CPU seconds
-    processes: int = 64                  # processes and threads of the sandbox's user
+    processes: int = 256                 # processes and threads of the sandbox user, together
     file_size: int = 64 * 1024 ** 2      # bytes in any one file it writes
     open_files: int = 1024
 
