@@ -131,6 +131,9 @@ def _machine_attacks(outside: Path, grades: Path, port: int) -> list[str]:
         # a file larger than the limit, then the course package itself
         "with open('big.bin', 'wb') as handle:\n    handle.write(b'0' * 100_000_000)",
         "import optimlab.exercises._core as core\nopen(core.__file__, 'a').write('\\n# changed\\n')",
+        # links from the job folder to the grader's files, for the grader to read back
+        f"import os\nos.symlink({str(outside / 'run.json')!r}, '/job/out/run.json')\n"
+        f"os.symlink({str(outside / 'run.json')!r}, '/job/out/answers-0.json')",
         # another kernel's connection file, to run code in it
         "import glob\nfrom jupyter_client import BlockingKernelClient\n"
         "found = [path for pattern in ('/tmp/**/kernel-*.json', '/root/.local/share/jupyter/runtime/*.json', "
@@ -196,6 +199,7 @@ def hostile(tmp_path_factory):
     (outside / "canary.txt").write_text("keep me")
     private = outside / "private_checks.py"
     private.write_text(f"# {SECRET}\n" + FIXTURE_CHECKS.read_text())
+    (outside / "run.json").write_text(json.dumps({"failed": SECRET, "status": "answered", "answers": []}))
     grades = base / "grades.json"
     listener = _Listener()
     nbformat.write(nbformat.read(FIXTURE, as_version=4), work / "a_correct.ipynb")
@@ -277,7 +281,7 @@ def test_attacks_on_the_machine_score_zero_and_leave_no_trace(hostile):
     # outside the submission: the canary kept, nothing written, no connection, no process left
     outside = hostile["outside"]
     assert (outside / "canary.txt").read_text() == "keep me"
-    assert sorted(p.name for p in outside.iterdir()) == ["canary.txt", "private_checks.py"]
+    assert sorted(p.name for p in outside.iterdir()) == ["canary.txt", "private_checks.py", "run.json"]
     assert hostile["listener"] == []
     assert hostile["leftovers"] == []
     assert hostile["grades_after"] == hostile["written"]
@@ -399,3 +403,20 @@ def test_points_hand_grades_roster_and_exports(tmp_path):
     (tmp_path / "bad.csv").write_text("student,points\ns,1\n")
     with pytest.raises(GradebookError, match="exercise"):
         load_manual(tmp_path / "bad.csv")
+
+
+def test_the_grader_reads_no_link_the_sandbox_left(tmp_path):
+    from optimlab.homework._grade import _read
+
+    job, host = tmp_path / "job", tmp_path / "host"
+    (job / "out").mkdir(parents=True)
+    host.mkdir()
+    (host / "run.json").write_text(json.dumps({"failed": SECRET}))
+    (job / "out" / "answers-0.json").write_text('{"status": "answered"}')
+    assert _read(job, "out/answers-0.json", 1000) == {"status": "answered"}
+    assert _read(job, "out/answers-0.json", 5) is None                    # larger than the limit
+    (job / "out" / "run.json").symlink_to(host / "run.json")
+    assert _read(job, "out/run.json", 1000) is None                       # a link to a grader's file
+    shutil.rmtree(job / "out")
+    (job / "out").symlink_to(host)
+    assert _read(job, "out/run.json", 1000) is None                       # a link to a grader's folder

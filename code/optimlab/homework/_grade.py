@@ -43,7 +43,7 @@ from ._sandbox import Limits, SandboxError  # noqa: F401  (SandboxError: raised 
 
 GRACE = 5.0
 CHECK_STATUSES_WITH_SCORE = ("passed", "failed")
-MAX_ANSWERS_BYTES = 256 * 1024 ** 2     # what the grader reads of one exercise's answers
+MAX_ANSWERS_BYTES = 64 * 1024 ** 2      # what the grader reads of one exercise's answers
 MAX_RUN_BYTES = 4 * 1024 ** 2
 
 
@@ -159,12 +159,26 @@ def _failure_of_call(kind: str, detail: str, check_timeout: float) -> tuple[str,
     }.get(kind, ("not run", "the check could not run (no working kernel)"))
 
 
-def _read(path: Path, limit: int):
-    """JSON from ``path`` written by the sandbox, or None (missing, too large, not JSON)."""
+def _read(job: Path, name: str, limit: int):
+    """JSON from ``job/name``, a file the sandbox wrote, or None (missing, too large, not JSON).
+
+    Read after the sandbox has ended, without following links: a submission that replaced its
+    ``out`` folder or a file in it by a link to a file of the grader's gets nothing read."""
+    import stat
+
+    path = folder = job
     try:
-        if not path.is_file() or path.stat().st_size > limit:
-            return None
-        return json.loads(path.read_text(encoding="utf-8", errors="replace"))
+        for part in Path(name).parts[:-1]:
+            folder = folder / part
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):   # a link to a folder is not a folder here
+                return None
+        path = job / name
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(descriptor, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+                return None
+            return json.loads(handle.read(limit + 1).decode("utf-8", errors="replace"))
     except (OSError, ValueError, RecursionError):
         return None
 
@@ -322,9 +336,9 @@ def grade_notebook(path, *, cell_timeout: float = 60, total_timeout: float = 600
                 os.chown(item, uid, uid)
         wall = (max_restarts + 1) * (60 + total_timeout + len(calls) * (check_timeout + GRACE + 30)) + 60
         finished, note = _run(root, job, sandbox=sandbox, limits=limits, wall_limit=wall)
-        run = _read(job / "out" / "run.json", MAX_RUN_BYTES)
+        run = _read(job, "out/run.json", MAX_RUN_BYTES)
         for call_index in range(len(calls)):
-            answers_data[call_index] = _read(job / "out" / f"answers-{call_index}.json", MAX_ANSWERS_BYTES)
+            answers_data[call_index] = _read(job, f"out/answers-{call_index}.json", MAX_ANSWERS_BYTES)
     if not isinstance(run, dict) or "failed" in run or not isinstance(run.get("outcomes"), list):
         result.status = "kernel failed"
         result.note = (str(run["failed"]) if isinstance(run, dict) and "failed" in run

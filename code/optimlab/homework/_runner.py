@@ -196,8 +196,9 @@ def main(argv=None) -> int:
         result = run(job_dir)
     except Exception as exc:  # the kernel could not start, or the machinery failed
         result = {"failed": f"{type(exc).__name__}: {exc}"[:2000]}
-    with open(out, "w", encoding="utf-8") as handle:
+    with open(out + ".part", "w", encoding="utf-8") as handle:
         json.dump(result, handle)
+    os.replace(out + ".part", out)  # replaces whatever the submission put there, a link included
     return 0
 
 
