@@ -228,7 +228,10 @@ def _sandbox_uid() -> int | None:
 
 def _kill_group(process: subprocess.Popen) -> None:
     try:
-        os.killpg(process.pid, signal.SIGKILL)
+        if hasattr(os, "killpg"):
+            os.killpg(process.pid, signal.SIGKILL)
+        else:  # pragma: no cover - Windows: no process groups to kill
+            process.kill()
     except (ProcessLookupError, PermissionError):
         pass
     process.wait()
@@ -256,7 +259,7 @@ def _run(root: Path, job: Path, *, sandbox: bool, limits: Limits, wall_limit: fl
     finally:
         if process.poll() is None:
             _kill_group(process)
-    if not sandbox:  # nothing the submission left behind outlives its grading
+    if not sandbox and hasattr(os, "killpg"):  # what it left in its process group ends with it
         try:
             os.killpg(process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):

@@ -23,7 +23,6 @@ started when its runner ends or the grader kills it.
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -186,6 +185,8 @@ def command(root: Path, runner_args: list[str], *, uid: int | None) -> list[str]
 
 def apply_limits(limits: Limits, uid: int | None):
     """A ``preexec_fn`` that sets ``limits`` in the child before it starts the sandbox."""
+    import resource
+
     def setup():
         if uid is None:  # the count is per user: leave room for the grader's own processes
             mine = sum(1 for entry in os.scandir("/proc") if entry.name.isdigit() and _owner(entry.path) == os.getuid())
