@@ -20,11 +20,25 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from optimlab.homework import (HomeworkError, build, find_exercises, grade_many, grade_notebook, leftovers, main,
                                stub_source, student_edition)
 from optimlab.homework._kernel import _limited
+from optimlab.homework._sandbox import SandboxError, check_available
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "homework_chapter.ipynb"
 FIXTURE_CHECKS = ROOT / "tests" / "fixtures" / "homework_checks.py"
 CHAPTER = ROOT / "chapters" / "gradient_descent.ipynb"
+
+
+def _sandbox_problem() -> str | None:
+    try:
+        check_available()
+    except SandboxError as exc:
+        return str(exc)
+    return None
+
+
+needs_sandbox = pytest.mark.skipif(_sandbox_problem() is not None,
+                                   reason=f"no sandbox can be made here: {_sandbox_problem()}")
+
 
 STUB = ('def scale(x, factor):\n    """Return ``x`` times ``factor``."""\n'
         '    raise NotImplementedError("ex-hwfix-scale: write your solution here")')
@@ -229,6 +243,7 @@ def test_check_time_limit_fires_again_when_the_answer_swallows_the_first_interru
 
 # ---------------------------------------------------------------- grading (starts kernels)
 
+@needs_sandbox
 def test_endless_loops_and_exceptions_are_graded_within_the_limits(tmp_path):
     endless_cell, failing_cell = "while True:\n    pass", "1 / 0"
     path, nb = _submission(tmp_path, "loops", "    while True:\n        x = x\n",
@@ -246,6 +261,7 @@ def test_endless_loops_and_exceptions_are_graded_within_the_limits(tmp_path):
     assert "did not finish within 2 s" in scale.hint
 
 
+@needs_sandbox
 def test_a_crashing_kernel_is_replaced_and_the_rest_still_graded(tmp_path):
     """A cell that kills the kernel, a cell that ignores interrupts, an answer that raises."""
     exit_cell = "import os\nos._exit(3)"
@@ -264,6 +280,7 @@ def test_a_crashing_kernel_is_replaced_and_the_rest_still_graded(tmp_path):
     assert "raised ValueError: no idea" in scale.hint
 
 
+@needs_sandbox
 def test_the_overall_limit_skips_the_remaining_cells(tmp_path):
     """Also: a student who deleted the exercise's cells still has it graded (from the manifest)."""
     path = tmp_path / "slow.ipynb"
@@ -282,6 +299,7 @@ def test_the_overall_limit_skips_the_remaining_cells(tmp_path):
     assert "`scale` is not defined" in grade.exercises[0].hint and grade.max_score == 1
 
 
+@needs_sandbox
 def test_a_kernel_that_cannot_start_fails_the_command(tmp_path, capsys):
     assert main(["grade", str(FIXTURE), "--kernel", "no-such-kernel", "--checks", str(FIXTURE_CHECKS),
                  "--csv", str(tmp_path / "g.csv")]) == 1
@@ -292,6 +310,7 @@ def test_a_kernel_that_cannot_start_fails_the_command(tmp_path, capsys):
                                                                ("kernel failed", "manual"), ("kernel failed", "manual")]
 
 
+@needs_sandbox
 def test_an_unreadable_submission_is_reported(tmp_path):
     path = tmp_path / "notes.ipynb"
     path.write_text("this is not a notebook")
@@ -315,6 +334,7 @@ def test_every_chapter_has_a_clean_homework_edition(chapter):
     assert [(e.id, e.name) for e in find_exercises(student)] == [(e.id, e.name) for e in find_exercises(book)]
 
 
+@needs_sandbox
 @pytest.mark.skipif(not CHAPTER.exists(), reason="chapters/gradient_descent.ipynb is not written yet")
 def test_gradient_descent_chapter_homework(tmp_path):
     book = _read(CHAPTER)

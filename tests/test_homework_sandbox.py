@@ -9,7 +9,7 @@ loopback; allocates 3.5 GB; leaves processes behind to rewrite the grades later;
 writes into the course package; looks for other kernels to inject code into). Both answer wrongly
 and must score 0; the correct one must score full marks. Then the traces are checked from outside.
 
-Needs ``bwrap``; skipped where it is missing (CI installs it from tools/test.sh).
+Needs a working ``bwrap``; skipped where none can run (CI installs it from tools/test.sh).
 """
 
 from __future__ import annotations
@@ -46,7 +46,15 @@ FIXTURE_CHECKS = ROOT / "tests" / "fixtures" / "homework_checks.py"
 TOKEN = "7319.25"          # a `sleep` duration no other process uses: finds what the attacks left behind
 SECRET = "instructor-secret-5d41402abc"
 
-needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) is not installed")
+def _sandbox_problem() -> str | None:
+    try:
+        _sandbox.check_available()
+    except _sandbox.SandboxError as exc:
+        return str(exc)
+    return None
+
+
+needs_bwrap = pytest.mark.skipif(_sandbox_problem() is not None, reason=f"no sandbox here: {_sandbox_problem()}")
 
 
 def _package_digest() -> str:
@@ -189,8 +197,8 @@ def _leftovers() -> list[str]:
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
-    if shutil.which("bwrap") is None:
-        pytest.skip("bubblewrap (bwrap) is not installed")
+    if _sandbox_problem() is not None:
+        pytest.skip(f"no sandbox here: {_sandbox_problem()}")
     torch.set_num_threads(1)
     base = tmp_path_factory.mktemp("hostile")
     outside, work = base / "outside", base / "class"
