@@ -129,7 +129,7 @@ def _machine_attacks(outside: Path, grades: Path, port: int) -> list[str]:
         f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'hello')",
         # memory beyond the limit
         "hog = bytearray(3_500_000_000)",
-        # processes left behind: detached, in a new session, double-forked
+        # processes left behind: detached with setsid, double-forked
         f"import subprocess, sys, os\nsubprocess.Popen([sys.executable, '-c', {later!r}], start_new_session=True)\n"
         f"if os.fork() == 0:\n    os.setsid()\n    os.execv('/bin/sleep', ['sleep', '{TOKEN}'])",
         # fork without end
@@ -139,6 +139,8 @@ def _machine_attacks(outside: Path, grades: Path, port: int) -> list[str]:
         # a file larger than the limit, then the course package itself
         "with open('big.bin', 'wb') as handle:\n    handle.write(b'0' * 100_000_000)",
         "import optimlab.exercises._core as core\nopen(core.__file__, 'a').write('\\n# changed\\n')",
+        # an endless error stream, for the grader to hold in memory
+        "import os\nfor _ in range(20):\n    os.write(2, b'x' * 10_000_000)",
         # links from the job folder to the grader's files, for the grader to read back
         f"import os\nos.symlink({str(outside / 'run.json')!r}, '/job/out/run.json')\n"
         f"os.symlink({str(outside / 'run.json')!r}, '/job/out/answers-0.json')",
@@ -285,7 +287,7 @@ def test_attacks_on_the_machine_score_zero_and_leave_no_trace(hostile):
     assert "MemoryError" in details
     assert "Read-only file system" in details or "Permission denied" in details
     assert "File too large" in details
-    assert len(issues) >= 8
+    assert len(issues) >= 9
     # outside the submission: the canary kept, nothing written, no connection, no process left
     outside = hostile["outside"]
     assert (outside / "canary.txt").read_text() == "keep me"
@@ -294,6 +296,7 @@ def test_attacks_on_the_machine_score_zero_and_leave_no_trace(hostile):
     assert hostile["leftovers"] == []
     assert hostile["grades_after"] == hostile["written"]
     assert hostile["package"]
+    assert len(hostile["written"]) < 100_000                     # the error stream went nowhere near the report
 
 
 # ---------------------------------------------------------------- refusing without a sandbox

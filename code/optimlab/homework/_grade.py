@@ -249,23 +249,27 @@ def _run(root: Path, job: Path, *, sandbox: bool, limits: Limits, wall_limit: fl
         argv = [sys.executable, "-m", "optimlab.homework._runner", str(job)]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([package_parent, os.environ.get("PYTHONPATH", "")])}
         cwd, preexec = str(job / "work"), None
-    process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, start_new_session=True, preexec_fn=preexec)
-    try:
-        _, stderr = process.communicate(timeout=wall_limit)
-    except subprocess.TimeoutExpired:
-        _kill_group(process)
-        return False, f"grading ran past its overall limit of {wall_limit:.0f} s and was stopped"
-    finally:
-        if process.poll() is None:
+    # the sandbox's error stream goes to a file outside the job folder (bounded by the file size
+    # limit in the sandbox), never into the grader's memory
+    with open(root / "stderr.txt", "wb") as stderr:
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=stderr, start_new_session=True, preexec_fn=preexec)
+        try:
+            process.wait(timeout=wall_limit)
+        except subprocess.TimeoutExpired:
             _kill_group(process)
+            return False, f"grading ran past its overall limit of {wall_limit:.0f} s and was stopped"
+        finally:
+            if process.poll() is None:
+                _kill_group(process)
     if not sandbox and hasattr(os, "killpg"):  # what it left in its process group ends with it
         try:
             os.killpg(process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-    text = (stderr or b"").decode("utf-8", "replace").strip()
-    return True, text[-500:]
+    with open(root / "stderr.txt", "rb") as stderr:
+        stderr.seek(max(0, os.fstat(stderr.fileno()).st_size - 500))
+        return True, stderr.read().decode("utf-8", "replace").strip()
 
 
 def grade_notebook(path, *, cell_timeout: float = 60, total_timeout: float = 600, check_timeout: float = 30,
