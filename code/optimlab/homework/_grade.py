@@ -22,6 +22,7 @@ wall-clock bound, past which the sandbox and everything in it is killed.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import importlib.util
 import json
 import os
@@ -342,6 +343,8 @@ def grade_notebook(path, *, cell_timeout: float = 60, total_timeout: float = 600
             for item in [job / "in", *(job / "in").iterdir(), job / "job.json"]:
                 os.chown(item, uid, uid)
         wall = (max_restarts + 1) * (60 + total_timeout + len(calls) * (check_timeout + GRACE + 30)) + 60
+        if limits.cpu is None:
+            limits = dataclasses.replace(limits, cpu=int(wall))
         finished, note = _run(root, job, sandbox=sandbox, limits=limits, wall_limit=wall)
         run = _read(job, "out/run.json", MAX_RUN_BYTES)
         for call_index in range(len(calls)):

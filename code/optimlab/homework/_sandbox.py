@@ -66,7 +66,7 @@ class SandboxError(RuntimeError):
 class Limits:
     """Per-process resource limits inside the sandbox (``resource.setrlimit``)."""
     memory: int = 2 * 1024 ** 3          # address space, bytes
-    cpu: int = 900                       # CPU seconds
+    cpu: int | None = None               # CPU seconds per process (None: the run's wall-clock bound)
     processes: int = 256                 # processes and threads of the sandbox user, together
     file_size: int = 64 * 1024 ** 2      # bytes in any one file it writes
     open_files: int = 1024
