@@ -332,7 +332,6 @@ def grade_notebook(path, *, cell_timeout: float = 60, total_timeout: float = 600
         root = Path(tmp)
         uid = _sandbox_uid() if sandbox else None
         job = _sandbox.prepare(root, uid)
-        (job / "in").mkdir()
         for call in calls:
             (job / call["inputs"]).write_text(json.dumps(call.pop("_inputs")), encoding="utf-8")
         (job / "job.json").write_text(json.dumps({

@@ -57,6 +57,20 @@ def _limited(body, seconds: float | None):
     return value, state["fired"]
 
 
+def quiet_checks() -> None:
+    """Make the notebook's own ``check(...)`` cells return at once: the grader checks outside. (In
+    the sandbox ``optimlab.exercises`` is already a stand-in without checks; this also covers
+    grading without a sandbox.)"""
+    import optimlab.exercises as exercises
+    from optimlab.exercises._core import CheckResult
+
+    def check(exercise_id, answer):
+        return CheckResult(exercise_id, "graded outside", 0, 0,
+                           ("this notebook is being graded: the grader checks the answers itself",))
+
+    exercises.check = check
+
+
 def _write(path: str, data: dict) -> None:
     import os
 

@@ -44,7 +44,7 @@ _quiet.propagate = False
 
 @dataclass
 class _Step:
-    kind: str            # cell, call
+    kind: str            # setup, cell, call
     source: str
 
 
@@ -169,7 +169,8 @@ def _drop_privileges(uid: int) -> None:
 def run(job_dir: str) -> dict:
     with open(os.path.join(job_dir, "job.json"), encoding="utf-8") as handle:
         job = json.load(handle)
-    plan = [_Step("cell", source) for source in job["cells"]]
+    plan = [_Step("setup", _call("quiet_checks"))]
+    plan += [_Step("cell", source) for source in job["cells"]]
     for call in job["calls"]:
         plan.append(_Step("call", _call("answer", call["exercise"], call["expression"], float(job["check_timeout"]),
                                         os.path.join(job_dir, call["inputs"]),
@@ -180,9 +181,9 @@ def run(job_dir: str) -> dict:
         plan, cell_timeout=job["cell_timeout"], total_timeout=job["total_timeout"],
         check_timeout=job["check_timeout"], kernel_name=job["kernel_name"], workdir=work,
         max_restarts=job["max_restarts"]))
-    return {"outcomes": [[outcomes.get(i, _Outcome("not run", "no kernel was left to run it")).kind,
-                          outcomes.get(i, _Outcome("not run", "no kernel was left to run it")).detail[:2000]]
-                         for i in range(len(plan))],
+    missing = _Outcome("not run", "no kernel was left to run it")
+    return {"outcomes": [[outcomes.get(i, missing).kind, outcomes.get(i, missing).detail[:2000]]
+                         for i in range(1, len(plan))],      # the notebook's cells, then the calls
             "restarts": restarts}
 
 

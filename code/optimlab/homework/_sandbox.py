@@ -96,8 +96,11 @@ def prepare(root: Path, uid: int | None) -> Path:
     """Lay out a job under the private folder ``root``: ``root/job`` (bound at ``/job``), the
     stand-in for ``optimlab.exercises`` and ``root/etc``. Returns the job folder."""
     job = root / "job"
-    for sub in ("out", "work", "home", "tmp"):
+    for sub in ("out", "work", "home", "tmp", "in"):
         (job / sub).mkdir(parents=True, exist_ok=True)
+        (job / sub).chmod(0o755)   # the sandbox's setup enters them before it drops to the student's id
+    job.chmod(0o755)               # (root keeps them private: it is 0700)
+    root.chmod(0o700)
     stand_in = root / "exercises"
     stand_in.mkdir()
     shutil.copyfile(_package_dir() / "exercises" / "_core.py", stand_in / "_core.py")
@@ -107,6 +110,10 @@ def prepare(root: Path, uid: int | None) -> Path:
     student = uid if uid is not None else os.getuid()
     (etc / "passwd").write_text(f"student:x:{student}:{student}:student:{JOB}/home:/bin/sh\n")
     (etc / "group").write_text(f"student:x:{student}:\n")
+    for path in [stand_in, etc]:   # readable by the sandbox's user whatever the umask
+        path.chmod(0o755)
+        for item in path.iterdir():
+            item.chmod(0o644)
     if uid is not None:
         for path in [job, *job.rglob("*")]:
             os.chown(path, uid, uid)
