@@ -9,10 +9,7 @@ real kernels (a few seconds each), so each scenario is one submission graded onc
 from __future__ import annotations
 
 import csv
-import json
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,11 +20,25 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from optimlab.homework import (HomeworkError, build, find_exercises, grade_many, grade_notebook, leftovers, main,
                                stub_source, student_edition)
 from optimlab.homework._kernel import _limited
+from optimlab.homework._sandbox import SandboxError, check_available
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "homework_chapter.ipynb"
 FIXTURE_CHECKS = ROOT / "tests" / "fixtures" / "homework_checks.py"
 CHAPTER = ROOT / "chapters" / "gradient_descent.ipynb"
+
+
+def _sandbox_problem() -> str | None:
+    try:
+        check_available()
+    except SandboxError as exc:
+        return str(exc)
+    return None
+
+
+needs_sandbox = pytest.mark.skipif(_sandbox_problem() is not None,
+                                   reason=f"no sandbox can be made here: {_sandbox_problem()}")
+
 
 STUB = ('def scale(x, factor):\n    """Return ``x`` times ``factor``."""\n'
         '    raise NotImplementedError("ex-hwfix-scale: write your solution here")')
@@ -232,64 +243,25 @@ def test_check_time_limit_fires_again_when_the_answer_swallows_the_first_interru
 
 # ---------------------------------------------------------------- grading (starts kernels)
 
-def test_grade_command_reference_passes_and_unfilled_stub_scores_zero(tmp_path):
-    """One run of the command line grades the book notebook (every check passes) and the untouched
-    homework edition (it runs end to end and scores 0), and writes JSON and CSV."""
-    (tmp_path / "class").mkdir()
-    nbformat.write(_read(FIXTURE), tmp_path / "class" / "homework_chapter.ipynb")
-    nbformat.write(_student()[0], tmp_path / "class" / "student.ipynb")
-    grades_json, grades_csv = tmp_path / "grades.json", tmp_path / "grades.csv"
-    started = time.monotonic()
-    run = subprocess.run([sys.executable, "-m", "optimlab.homework", "grade", "class",
-                          "--checks", str(FIXTURE_CHECKS), "--timeout", "60", "--jobs", "2", "--json", str(grades_json),
-                          "--csv", str(grades_csv)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    assert run.returncode == 0, run.stderr
-    assert time.monotonic() - started < 120
-    assert "total: 1.00 / 1 (100%)" in run.stdout and "total: 0.00 / 1 (0%)" in run.stdout
-
-    data = json.loads(grades_json.read_text())
-    reference, unfilled = data["submissions"]
-    assert [s["file"] for s in data["submissions"]] == ["class/homework_chapter.ipynb", "class/student.ipynb"]
-    for grade in (reference, unfilled):
-        assert grade["status"] == "graded" and grade["issues"] == [] and grade["restarts"] == 0
-        assert [e["status"] for e in grade["exercises"][1:]] == ["manual", "manual"]
-        assert [e["score"] for e in grade["exercises"][1:]] == [None, None]
-    assert reference["exercises"][0] | {"hint": None} == {
-        "id": "ex-hwfix-scale", "name": "scale", "status": "passed", "score": 1.0, "passed": 3, "total": 3,
-        "messages": [], "hint": None}
-    assert (reference["score"], reference["max_score"], reference["cells_run"]) == (1.0, 1, 6)
-    first = unfilled["exercises"][0]
-    assert (first["status"], first["score"], unfilled["score"], unfilled["cells_run"]) == ("not implemented", 0.0, 0.0, 5)
-
-    rows = list(csv.DictReader(grades_csv.open(newline="")))
-    assert len(rows) == 6 and list(rows[0]) == ["file", "file_status", "exercise", "name", "status", "score",
-                                               "passed", "total", "hint"]
-    assert [(r["file"], r["exercise"], r["status"], r["score"]) for r in rows] == [
-        ("class/homework_chapter.ipynb", "ex-hwfix-scale", "passed", "1"),
-        ("class/homework_chapter.ipynb", "ex-hwfix-why", "manual", ""),
-        ("class/homework_chapter.ipynb", "ex-hwfix-table", "manual", ""),
-        ("class/student.ipynb", "ex-hwfix-scale", "not implemented", "0"),
-        ("class/student.ipynb", "ex-hwfix-why", "manual", ""),
-        ("class/student.ipynb", "ex-hwfix-table", "manual", "")]
-
-
+@needs_sandbox
 def test_endless_loops_and_exceptions_are_graded_within_the_limits(tmp_path):
     endless_cell, failing_cell = "while True:\n    pass", "1 / 0"
     path, nb = _submission(tmp_path, "loops", "    while True:\n        x = x\n",
                            insert=[(4, endless_cell), (4, failing_cell)])
     started = time.monotonic()
-    grade = grade_notebook(path, cell_timeout=10, check_timeout=2, extra_checks=[FIXTURE_CHECKS])
+    grade = grade_notebook(path, cell_timeout=4, check_timeout=2, extra_checks=[FIXTURE_CHECKS])
     assert time.monotonic() - started < 90
     issues = {(i.cell, i.kind) for i in grade.issues}
     assert (_cell_number(nb, endless_cell), "timeout") in issues
     assert (_cell_number(nb, failing_cell), "error") in issues
-    assert (_cell_number(nb, 'check("ex-hwfix-scale", scale)'), "timeout") in issues   # the notebook's own check
-    assert len(grade.issues) == 3 and grade.restarts == 0      # the cells after the loops ran cleanly
+    # the notebook's own check cell returns at once in grading (the grader checks outside the notebook)
+    assert len(grade.issues) == 2 and grade.restarts == 0      # the cells after the loops ran cleanly
     scale = grade.exercises[0]
     assert (scale.status, scale.score, grade.score) == ("timeout", 0.0, 0.0)
     assert "did not finish within 2 s" in scale.hint
 
 
+@needs_sandbox
 def test_a_crashing_kernel_is_replaced_and_the_rest_still_graded(tmp_path):
     """A cell that kills the kernel, a cell that ignores interrupts, an answer that raises."""
     exit_cell = "import os\nos._exit(3)"
@@ -298,7 +270,7 @@ def test_a_crashing_kernel_is_replaced_and_the_rest_still_graded(tmp_path):
     path, nb = _submission(tmp_path, "crash", "    raise ValueError('no idea')\n",
                            insert=[(5, exit_cell), (6, deaf_cell)])
     started = time.monotonic()
-    grade = grade_notebook(path, cell_timeout=10, check_timeout=2, extra_checks=[FIXTURE_CHECKS])
+    grade = grade_notebook(path, cell_timeout=4, check_timeout=2, extra_checks=[FIXTURE_CHECKS])
     assert time.monotonic() - started < 120
     issues = [(i.cell, i.kind) for i in grade.issues]
     assert issues == [(_cell_number(nb, exit_cell), "died"), (_cell_number(nb, deaf_cell), "killed")]
@@ -308,6 +280,7 @@ def test_a_crashing_kernel_is_replaced_and_the_rest_still_graded(tmp_path):
     assert "raised ValueError: no idea" in scale.hint
 
 
+@needs_sandbox
 def test_the_overall_limit_skips_the_remaining_cells(tmp_path):
     """Also: a student who deleted the exercise's cells still has it graded (from the manifest)."""
     path = tmp_path / "slow.ipynb"
@@ -326,8 +299,10 @@ def test_the_overall_limit_skips_the_remaining_cells(tmp_path):
     assert "`scale` is not defined" in grade.exercises[0].hint and grade.max_score == 1
 
 
+@needs_sandbox
 def test_a_kernel_that_cannot_start_fails_the_command(tmp_path, capsys):
-    assert main(["grade", str(FIXTURE), "--kernel", "no-such-kernel", "--csv", str(tmp_path / "g.csv")]) == 1
+    assert main(["grade", str(FIXTURE), "--kernel", "no-such-kernel", "--checks", str(FIXTURE_CHECKS),
+                 "--csv", str(tmp_path / "g.csv")]) == 1
     out = capsys.readouterr()
     assert "kernel failed" in out.out and "could not run" in out.err
     rows = list(csv.DictReader((tmp_path / "g.csv").open(newline="")))
@@ -335,6 +310,7 @@ def test_a_kernel_that_cannot_start_fails_the_command(tmp_path, capsys):
                                                                ("kernel failed", "manual"), ("kernel failed", "manual")]
 
 
+@needs_sandbox
 def test_an_unreadable_submission_is_reported(tmp_path):
     path = tmp_path / "notes.ipynb"
     path.write_text("this is not a notebook")
@@ -358,6 +334,7 @@ def test_every_chapter_has_a_clean_homework_edition(chapter):
     assert [(e.id, e.name) for e in find_exercises(student)] == [(e.id, e.name) for e in find_exercises(book)]
 
 
+@needs_sandbox
 @pytest.mark.skipif(not CHAPTER.exists(), reason="chapters/gradient_descent.ipynb is not written yet")
 def test_gradient_descent_chapter_homework(tmp_path):
     book = _read(CHAPTER)

@@ -3,7 +3,7 @@
 #
 #   bash tools/test.sh
 #
-# 1. installs requirements.txt (and Debian's chromium when /usr/bin/chromium is missing);
+# 1. installs requirements.txt (and Debian's chromium when /usr/bin/chromium is missing, bubblewrap when bwrap is);
 # 2. builds the book from scratch with tools/build.sh (every notebook executed once, warnings are errors);
 # 3. runs pytest over tests/: the package's unit tests, the notebook hygiene checks, and the browser test of the
 #    built pages (with OPTIMLAB_REQUIRE_BOOK=1, so a missing book or browser fails instead of skipping).
@@ -23,6 +23,14 @@ if [[ ! -x /usr/bin/chromium ]]; then
     if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null; then sudo="sudo"; fi
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium
+fi
+
+if ! command -v bwrap >/dev/null; then
+    echo "== installing bubblewrap (Debian package) for the grader's sandbox"
+    sudo=""
+    if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null; then sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq bubblewrap
 fi
 install_seconds=$((SECONDS - start))
 

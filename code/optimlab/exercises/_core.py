@@ -96,6 +96,92 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
+@dataclass(frozen=True)
+class CheckPlan:
+    """What one :func:`run_cases` call compares: the grader records it, sends the cases' inputs to
+    the learner's function wherever that runs, and judges the answers that come back with
+    :func:`judge`, where the learner cannot reach the reference."""
+    exercise_id: str
+    reference: Callable
+    cases: tuple
+    mistakes: dict
+    atol: float = 1e-6
+    rtol: float = 1e-5
+    max_messages: int = 3
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the learner's function did on one case: returned ``value``, or raised (``kind`` is
+    ``"not implemented"`` or ``"error"``, with ``message`` saying what and where)."""
+    kind: str            # value, not implemented, error
+    value: Any = None
+    message: str = ""
+
+
+class _Recorder:
+    """Stands in for the learner while a check is planned: :func:`run_cases` records its plan here."""
+
+    def __init__(self):
+        self.plans: list[CheckPlan] = []
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError("a check being planned called the learner's function outside run_cases")
+
+
+def plan_check(check: Callable) -> list[CheckPlan]:
+    """The :class:`CheckPlan` of every :func:`run_cases` call that ``check`` makes (without running
+    any learner); raises ``TypeError`` for a check that does not use :func:`run_cases`."""
+    recorder = _Recorder()
+    check(recorder)
+    if not recorder.plans:
+        raise TypeError("the check does not compare through run_cases")
+    return recorder.plans
+
+
+def call_learner(learner: Callable, case: Case) -> Answer:
+    """Call ``learner`` on a deep copy of ``case``'s inputs; its exceptions become an :class:`Answer`."""
+    try:
+        return Answer("value", learner(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs)))
+    except NotImplementedError:
+        return Answer(NOT_IMPLEMENTED)
+    except Exception as exc:  # a learner's bug is reported, never raised
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return Answer(ERROR, message=f"raised {type(exc).__name__}: {exc} (line {where.lineno})")
+
+
+def judge(plan: CheckPlan, answers: list[Answer]) -> CheckResult:
+    """Compare the learner's ``answers`` (one per case, in order) with the reference: the verdict of
+    :func:`run_cases`. A missing answer counts as a failed case."""
+    cases, mistakes = plan.cases, plan.mistakes or {}
+    if any(answer.kind == NOT_IMPLEMENTED for answer in answers):
+        return CheckResult(plan.exercise_id, NOT_IMPLEMENTED, 0, len(cases), ())
+    passed, messages = 0, []
+    for number, case in enumerate(cases):
+        expected = plan.reference(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+        answer = answers[number] if number < len(answers) else Answer(ERROR, message="gave no answer")
+        if answer.kind != "value":
+            messages.append(f"case '{case.name}' {answer.message}")
+            continue
+        got = answer.value
+        if _close(expected, got, plan.atol, plan.rtol):
+            passed += 1
+            continue
+        message = f"case '{case.name}': expected {_show(expected)}, got {_show(got)}"
+        for hint, wrong in mistakes.items():
+            try:
+                if _close(wrong(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs)), got, plan.atol, plan.rtol):
+                    message += f" -- likely mistake: {hint}"
+                    break
+            except Exception:
+                continue
+        messages.append(message)
+    status = PASSED if passed == len(cases) else FAILED
+    if len(messages) > plan.max_messages:
+        messages = messages[:plan.max_messages] + [f"... and {len(messages) - plan.max_messages} more failing cases"]
+    return CheckResult(plan.exercise_id, status, passed, len(cases), tuple(messages))
+
+
 def run_cases(exercise_id: str, learner: Callable, reference: Callable, cases: list[Case], *,
               mistakes: dict[str, Callable] | None = None, atol: float = 1e-6, rtol: float = 1e-5,
               max_messages: int = 3) -> CheckResult:
@@ -105,34 +191,21 @@ def run_cases(exercise_id: str, learner: Callable, reference: Callable, cases: l
     reference; when the learner's answer matches a variant, that hint is shown. Inputs are
     deep-copied for each call, so a learner that modifies its arguments cannot change what the
     reference sees.
+
+    The work is split in two halves, :func:`call_learner` on each case and :func:`judge` on the
+    answers, so that a grader can run the first half in a sandbox and the second in its own process
+    (:func:`plan_check` records what a check would compare).
     """
+    plan = CheckPlan(exercise_id, reference, tuple(cases), dict(mistakes or {}), atol, rtol, max_messages)
+    if isinstance(learner, _Recorder):
+        learner.plans.append(plan)
+        return CheckResult(exercise_id, "planned", 0, len(cases), ())
     if not callable(learner):
         return CheckResult(exercise_id, ERROR, 0, len(cases),
                            (f"expected a function, got {type(learner).__name__}",))
-    passed, messages = 0, []
+    answers = []
     for case in cases:
-        expected = reference(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
-        try:
-            got = learner(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
-        except NotImplementedError:
-            return CheckResult(exercise_id, NOT_IMPLEMENTED, 0, len(cases), ())
-        except Exception as exc:  # a learner's bug is reported, never raised
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            messages.append(f"case '{case.name}' raised {type(exc).__name__}: {exc} (line {where.lineno})")
-            continue
-        if _close(expected, got, atol, rtol):
-            passed += 1
-            continue
-        message = f"case '{case.name}': expected {_show(expected)}, got {_show(got)}"
-        for hint, wrong in (mistakes or {}).items():
-            try:
-                if _close(wrong(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs)), got, atol, rtol):
-                    message += f" -- likely mistake: {hint}"
-                    break
-            except Exception:
-                continue
-        messages.append(message)
-    status = PASSED if passed == len(cases) else FAILED
-    if len(messages) > max_messages:
-        messages = messages[:max_messages] + [f"... and {len(messages) - max_messages} more failing cases"]
-    return CheckResult(exercise_id, status, passed, len(cases), tuple(messages))
+        answers.append(call_learner(learner, case))
+        if answers[-1].kind == NOT_IMPLEMENTED:
+            break
+    return judge(plan, answers)

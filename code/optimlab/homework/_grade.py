@@ -1,58 +1,58 @@
-"""Grading a submitted notebook: run it in a fresh kernel, then run each exercise's check there.
+"""Grading a submitted notebook: answers come from a sandbox, verdicts from the grader's own process.
 
-Time limits, from the inside out:
+For each submission the grader
 
-* each check runs under an alarm inside the kernel (``check_timeout``); if the learner's code
-  defeats the alarm, the cell is interrupted, and if that fails too the kernel is killed;
-* each notebook cell has ``cell_timeout``: past it the kernel is interrupted and grading goes on
-  with the next cell; a kernel that ignores the interrupt is killed;
-* all notebook cells together have ``total_timeout``: cells not started by then are skipped.
+1. finds the notebook's exercises and, for each checked one, asks its check what it would compare
+   (:func:`optimlab.exercises.plan_check`): the cases' inputs, the reference, the known mistakes,
+   the tolerances. Checks come from the package and from the instructor's ``--checks`` files, which
+   are loaded here and never shown to the submission;
+2. writes the notebook's cells and the cases' inputs into a private job folder and starts the
+   runner (:mod:`optimlab.homework._runner`) in a sandbox (:mod:`optimlab.homework._sandbox`): it
+   runs the cells in a fresh kernel, then calls the learner's function on each case and writes the
+   returned values as plain JSON (:mod:`optimlab.homework._codec`);
+3. reads the answers back as data and judges them with :func:`optimlab.exercises.judge`, in this
+   process, where the submission cannot reach.
 
-A kernel that dies or is killed is replaced (at most ``max_restarts`` times): the new kernel runs
-the notebook again without the cells that broke the previous one, then the remaining checks.
-So grading one notebook takes at most about
-``(max_restarts + 1) * (startup + total_timeout + checks * (check_timeout + 10))`` seconds.
-
-Only the submission's cells run, plus the grader's one-line calls into
-:mod:`optimlab.homework._kernel`; the kernel starts in an empty temporary folder, so no file
-handed in beside the notebook is imported. This bounds time, not mischief: a submission can still
-do anything its user may do, so grade untrusted work inside a container or as an unprivileged user.
+So nothing a submission does to its own interpreter (patching numpy or the checks, reading the
+caller's frame) changes a verdict, and with the sandbox it cannot see or touch anything outside its
+job folder. Time limits are enforced by the runner (see its docstring); the whole run also has a
+wall-clock bound, past which the sandbox and everything in it is killed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
-import logging
+import dataclasses
+import importlib.util
+import json
 import os
 import secrets
 import signal
+import subprocess
+import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from time import monotonic
 
 import nbformat
-from jupyter_client.manager import AsyncKernelManager
-from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from ._kernel import MIME
+from . import _sandbox
+from ._codec import CodecError, decode, encode
 from ._notebook import find_exercises
+from ._sandbox import Limits, SandboxError  # noqa: F401  (SandboxError: raised from here)
 
-GRACE = 5.0                         # seconds after a limit before a stuck kernel is killed
+GRACE = 5.0
 CHECK_STATUSES_WITH_SCORE = ("passed", "failed")
-_KERNEL_MODULE = "optimlab.homework._kernel"
-
-_quiet = logging.getLogger("optimlab.homework.execution")
-_quiet.addHandler(logging.NullHandler())
-_quiet.propagate = False
+MAX_ANSWERS_BYTES = 64 * 1024 ** 2      # what the grader reads of one exercise's answers
+MAX_RUN_BYTES = 4 * 1024 ** 2
 
 
 @dataclass
 class ExerciseGrade:
     """The outcome of one exercise in one submission. ``score`` is in [0, 1]; ``None`` for an
-    exercise graded by hand (no automatic check)."""
+    exercise graded by hand (no automatic check). ``max_points`` weighs the exercise (1 unless a
+    points file says otherwise); ``manual_points`` is a hand-entered score, for prose exercises."""
     id: str
     name: str | None
     status: str
@@ -60,11 +60,23 @@ class ExerciseGrade:
     passed: int = 0
     total: int = 0
     messages: list[str] = field(default_factory=list)
+    max_points: float = 1.0
+    manual_points: float | None = None
+
+    @property
+    def points(self) -> float | None:
+        """``score × max_points`` for a checked exercise, the hand-entered points otherwise (None
+        while a manual exercise has none)."""
+        if self.score is not None:
+            return self.score * self.max_points
+        return self.manual_points
 
     @property
     def hint(self) -> str:
         if self.messages:
             return self.messages[0]
+        if self.status == "manual" and self.manual_points is not None:
+            return "graded by hand"
         return {"passed": f"all {self.total} cases agree with the reference",
                 "not implemented": "the stub still raises NotImplementedError",
                 "manual": "no automatic check: grade by hand"}.get(self.status, "")
@@ -88,168 +100,193 @@ class SubmissionGrade:
     restarts: int = 0
     seconds: float = 0.0
     note: str = ""
+    student: str = ""               # from the roster, else the file name without .ipynb
+
+    def __post_init__(self):
+        self.student = self.student or Path(self.file).stem
 
     @property
     def score(self) -> float:
+        """The sum of the checked exercises' scores, each in [0, 1] (unweighted)."""
         return sum(item.score for item in self.exercises if item.score is not None)
 
     @property
     def max_score(self) -> int:
         return sum(1 for item in self.exercises if item.score is not None)
 
+    @property
+    def points(self) -> float:
+        """Every exercise's points, checked and hand-graded, weighted by the points file."""
+        return sum(item.points for item in self.exercises if item.points is not None)
+
+    @property
+    def max_points(self) -> float:
+        return sum(item.max_points for item in self.exercises)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every exercise has its points (no prose exercise still waiting for a hand grade)."""
+        return self.status == "graded" and all(item.points is not None for item in self.exercises)
+
     def as_dict(self) -> dict:
         data = asdict(self)
         data["score"], data["max_score"] = round(self.score, 4), self.max_score
+        data["points"], data["max_points"] = round(self.points, 4), self.max_points
+        data["complete"] = self.complete
         for item, grade in zip(data["exercises"], self.exercises):
             item["hint"] = grade.hint
+            item["points"] = None if grade.points is None else round(grade.points, 4)
         return data
 
 
-@dataclass
-class _Step:
-    kind: str            # setup, cell, check
-    source: str
-    cell: int = 0        # position in the submission (kind "cell")
-    exercise: str = ""   # kind "check"
+def load_checks(paths) -> dict:
+    """The ``CHECKS`` of each Python file in ``paths`` (an instructor's own checks), later files
+    winning; loaded in the grader's process only, never registered for the submission to see."""
+    checks = {}
+    for number, path in enumerate(paths):
+        spec = importlib.util.spec_from_file_location(f"_optimlab_private_checks_{number}", Path(path).resolve())
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        checks.update(dict(getattr(module, "CHECKS", {})))
+    return checks
 
 
-@dataclass
-class _Outcome:
-    kind: str            # ok, error, timeout, killed, died, skipped, not run
-    detail: str = ""
-    payload: dict | None = None
+def _failure_of_call(kind: str, detail: str, check_timeout: float) -> tuple[str, str]:
+    return {
+        "timeout": ("timeout", f"the check did not finish within {check_timeout:g} s"),
+        "killed": ("timeout", "the check hung the kernel, which was killed"),
+        "died": ("error", "the kernel died during the check"),
+        "error": ("error", f"the check could not run: {detail}"),
+    }.get(kind, ("not run", "the check could not run (no working kernel)"))
 
 
-class _Client(NotebookClient):
-    """A notebook client that keeps the execute replies and drops the notebook's own outputs
-    (grading needs only errors and the checks' results; an endless print cannot fill memory)."""
+def _read(job: Path, name: str, limit: int):
+    """JSON from ``job/name``, a file the sandbox wrote, or None (missing, too large, not JSON).
 
-    def __init__(self, nb, keep_outputs: set[int], **kwargs):
-        super().__init__(nb, **kwargs)
-        self.keep_outputs = keep_outputs
-        self.replies: dict[int, dict] = {}
-        self.on_cell_executed = self._remember
+    Read after the sandbox has ended, without following links: a submission that replaced its
+    ``out`` folder or a file in it by a link to a file of the grader's gets nothing read."""
+    import stat
 
-    def _remember(self, cell, cell_index, execute_reply):
-        self.replies[cell_index] = execute_reply
-
-    def output(self, outs, msg, display_id, cell_index):
-        if cell_index not in self.keep_outputs or len(outs) >= 50:
-            return None
-        return super().output(outs, msg, display_id, cell_index)
-
-
-def _call(function: str, *args) -> str:
-    arguments = ", ".join(repr(arg) for arg in args)
-    return f"__import__({_KERNEL_MODULE!r}, fromlist=['_']).{function}({arguments});"
-
-
-async def _kill(client) -> None:
+    path = folder = job
     try:
-        if client.km is not None:
-            if hasattr(signal, "SIGKILL"):
-                await client.km.signal_kernel(signal.SIGKILL)
-            else:  # pragma: no cover - no SIGKILL on Windows
-                await client.km.shutdown_kernel(now=True)
-    except Exception:
+        for part in Path(name).parts[:-1]:
+            folder = folder / part
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):   # a link to a folder is not a folder here
+                return None
+        path = job / name
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(descriptor, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+                return None
+            return json.loads(handle.read(limit + 1).decode("utf-8", errors="replace"))
+    except (OSError, ValueError, RecursionError):
+        return None
+
+
+def _answers(data) -> list | str:
+    """The learner's answers from an answers file, as :class:`~optimlab.exercises.Answer` objects,
+    or the status other than "answered" (missing, timeout, error) with its message."""
+    from optimlab.exercises._core import ERROR, NOT_IMPLEMENTED, Answer
+
+    answers = []
+    for item in data.get("answers", []) if isinstance(data.get("answers"), list) else []:
+        kind = item.get("kind") if isinstance(item, dict) else None
+        if kind == "value":
+            try:
+                answers.append(Answer("value", decode(item.get("value"))))
+            except (CodecError, RecursionError, ValueError, TypeError, OverflowError) as exc:
+                answers.append(Answer(ERROR, message=f"returned a value the grader cannot read ({exc})"))
+        elif kind == "not implemented":
+            answers.append(Answer(NOT_IMPLEMENTED))
+            break
+        else:
+            answers.append(Answer(ERROR, message=str(item.get("message", "failed") if isinstance(item, dict)
+                                                     else "failed")[:500]))
+    return answers
+
+
+def _verdict(exercise_id: str, name: str, plans, answers) -> ExerciseGrade:
+    """Judge ``answers`` (all cases of all ``plans``, in order) against the references."""
+    from optimlab.exercises._core import NOT_IMPLEMENTED, PASSED, judge
+
+    results, start = [], 0
+    for plan in plans:
+        results.append(judge(plan, answers[start:start + len(plan.cases)]))
+        start += len(plan.cases)
+    if any(answer.kind == NOT_IMPLEMENTED for answer in answers):
+        return ExerciseGrade(exercise_id, name, NOT_IMPLEMENTED, 0.0, 0, sum(len(p.cases) for p in plans))
+    passed, total = sum(r.passed for r in results), sum(r.total for r in results)
+    status = PASSED if all(r.status == PASSED for r in results) else "failed"
+    messages = [str(m) for r in results for m in r.messages]
+    return ExerciseGrade(exercise_id, name, status, passed / total if total else 0.0, passed, total, messages)
+
+
+def _sandbox_uid() -> int | None:
+    """An unprivileged user id for this submission when the grader runs as root; else None."""
+    return 61000 + secrets.randbelow(4000) if os.geteuid() == 0 else None
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(process.pid, signal.SIGKILL)
+        else:  # pragma: no cover - Windows: no process groups to kill
+            process.kill()
+    except (ProcessLookupError, PermissionError):
         pass
+    process.wait()
 
 
-async def _run_step(client: _Client, cell, index: int, limit: float) -> _Outcome:
-    client.timeout_func = lambda cell: limit
-    started = monotonic()
-    killed = {"done": False}
-
-    def kill_now():
-        killed["done"] = True
-        asyncio.ensure_future(_kill(client))
-
-    watchdog = asyncio.get_running_loop().call_later(limit + GRACE, kill_now)
-    try:
-        await asyncio.wait_for(client.async_execute_cell(cell, index), limit + GRACE + 30)
-    except DeadKernelError:
-        return _Outcome("killed" if killed["done"] else "died")
-    except (asyncio.TimeoutError, CellTimeoutError):
-        await _kill(client)
-        return _Outcome("killed")
-    finally:
-        watchdog.cancel()
-    reply = (client.replies.pop(index, None) or {}).get("content", {})
-    elapsed = monotonic() - started
-    payload = None
-    for output in cell.get("outputs", []):
-        data = output.get("data", {}).get(MIME) if output.get("output_type") == "display_data" else None
-        if isinstance(data, dict):
-            payload = data
-    if reply.get("status") == "error":
-        if reply.get("ename") == "KeyboardInterrupt" and elapsed >= 0.9 * limit:
-            return _Outcome("timeout", f"interrupted after {limit:.0f} s", payload)
-        return _Outcome("error", f"{reply.get('ename', 'Error')}: {reply.get('evalue', '')}", payload)
-    return _Outcome("ok", "", payload)
-
-
-async def _execute(plan: list[_Step], *, cell_timeout: float, total_timeout: float, check_timeout: float,
-                   kernel_name: str, workdir: str, max_restarts: int) -> tuple[dict[int, _Outcome], int]:
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(step.source) for step in plan])
-    keep = {index for index, step in enumerate(plan) if step.kind == "check"}
-    broke: dict[int, _Outcome] = {}        # steps that killed a kernel: never run again
-    deadline = None
-    restarts = 0
-    while True:
-        outcomes: dict[int, _Outcome] = {}
-        manager = AsyncKernelManager(kernel_name=kernel_name)
-        if os.name == "posix":  # local sockets in the private work folder instead of TCP ports
-            manager.transport, manager.ip = "ipc", os.path.join(workdir, "kernel")
-        client = _Client(nb, keep, km=manager, timeout=int(cell_timeout), allow_errors=True,
-                         interrupt_on_timeout=True, shutdown_kernel="immediate", startup_timeout=60,
-                         iopub_timeout=4, record_timing=False, log=_quiet,
-                         resources={"metadata": {"path": workdir}})
-        broken = None
-        async with client.async_setup_kernel(cleanup_kc=True):
-            for index, step in enumerate(plan):
-                if index in broke:
-                    continue
-                if step.kind == "cell":
-                    if deadline is None:  # the overall limit starts with the notebook's first cell
-                        deadline = monotonic() + total_timeout
-                    remaining = deadline - monotonic()
-                    if remaining < 1:
-                        outcomes[index] = _Outcome("skipped", "the notebook ran past its overall time limit")
-                        continue
-                    limit = min(cell_timeout, remaining)
-                elif step.kind == "check":
-                    limit = check_timeout + GRACE
-                else:
-                    limit = max(cell_timeout, 60)
-                outcome = await _run_step(client, nb.cells[index], index, limit)
-                outcomes[index] = outcome
-                if outcome.kind in ("killed", "died"):
-                    broke[index] = outcome
-                    broken = index
-                    break
-        if broken is None or restarts >= max_restarts:
-            return {**outcomes, **broke}, restarts
-        restarts += 1
-
-
-def _plan(nb, exercises, *, check_timeout: float, token: str, extra_checks) -> list[_Step]:
-    plan = []
-    if extra_checks:
-        plan.append(_Step("setup", _call("load_checks", [str(Path(p).resolve()) for p in extra_checks])))
-    for number, cell in enumerate(nb.cells, start=1):
-        if (cell.cell_type == "code" and cell.source.strip()
-                and "skip-execution" not in cell.metadata.get("tags", [])):
-            plan.append(_Step("cell", cell.source, cell=number))
-    for item in exercises:
-        if item.checked and item.name:
-            plan.append(_Step("check", _call("grade", item.id, item.name, float(check_timeout), token),
-                              exercise=item.id))
-    return plan
+def _run(root: Path, job: Path, *, sandbox: bool, limits: Limits, wall_limit: float) -> tuple[bool, str]:
+    """Run the job; returns (finished, note)."""
+    if sandbox:
+        uid = job.stat().st_uid if os.geteuid() == 0 else None
+        argv = _sandbox.command(root, ["--uid", str(uid)] if uid is not None else [], uid=uid)
+        env, cwd = None, None
+        preexec = _sandbox.apply_limits(limits, uid)
+    else:
+        package_parent = str(_sandbox._package_dir().parent)
+        argv = [sys.executable, "-m", "optimlab.homework._runner", str(job)]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([package_parent, os.environ.get("PYTHONPATH", "")])}
+        cwd, preexec = str(job / "work"), None
+    # the sandbox's error stream goes to a file outside the job folder (bounded by the file size
+    # limit in the sandbox), never into the grader's memory
+    with open(root / "stderr.txt", "wb") as stderr:
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=stderr, start_new_session=True, preexec_fn=preexec)
+        try:
+            process.wait(timeout=wall_limit)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            return False, f"grading ran past its overall limit of {wall_limit:.0f} s and was stopped"
+        finally:
+            if process.poll() is None:
+                _kill_group(process)
+    if not sandbox and hasattr(os, "killpg"):  # what it left in its process group ends with it
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    with open(root / "stderr.txt", "rb") as stderr:
+        stderr.seek(max(0, os.fstat(stderr.fileno()).st_size - 500))
+        return True, stderr.read().decode("utf-8", "replace").strip()
 
 
 def grade_notebook(path, *, cell_timeout: float = 60, total_timeout: float = 600, check_timeout: float = 30,
-                   extra_checks=(), kernel_name: str = "python3", max_restarts: int = 2) -> SubmissionGrade:
-    """Grade one submitted notebook; never raises for anything the submission does."""
+                   extra_checks=(), kernel_name: str = "python3", max_restarts: int = 2, sandbox: bool = True,
+                   limits: Limits | None = None) -> SubmissionGrade:
+    """Grade one submitted notebook; never raises for anything the submission does.
+
+    With ``sandbox=True`` (the default) it raises :class:`SandboxError` when no sandbox can be made
+    here; ``sandbox=False`` runs the submission with the grader's own rights (trusted work only).
+    """
+    from optimlab.exercises import all_checks
+    from optimlab.exercises._core import plan_check
+
+    if sandbox:
+        _sandbox.check_available()
+    limits = limits or Limits()
     result = SubmissionGrade(str(path))
     path = Path(path)
     started = monotonic()
@@ -259,31 +296,77 @@ def grade_notebook(path, *, cell_timeout: float = 60, total_timeout: float = 600
     except Exception as exc:
         result.status, result.note = "unreadable", f"{type(exc).__name__}: {exc}"
         return result
-    token = secrets.token_hex(8)
-    plan = _plan(nb, exercises, check_timeout=check_timeout, token=token, extra_checks=extra_checks)
-    try:
-        with tempfile.TemporaryDirectory(prefix="optimlab-grading-") as workdir:
-            outcomes, result.restarts = asyncio.run(_execute(
-                plan, cell_timeout=cell_timeout, total_timeout=total_timeout, check_timeout=check_timeout,
-                kernel_name=kernel_name, workdir=workdir, max_restarts=max_restarts))
-    except Exception as exc:  # the kernel could not start, or the machinery failed
-        result.status, result.note = "kernel failed", f"{type(exc).__name__}: {exc}"
-        outcomes = {}
+    checks = {**all_checks(), **load_checks(extra_checks)}
 
-    checks: dict[str, _Outcome] = {}
-    for index, step in enumerate(plan):
-        outcome = outcomes.get(index, _Outcome("not run", "no kernel was left to run it"))
-        if step.kind == "setup" and outcome.kind != "ok":
-            result.note = f"loading the instructor's checks failed: {outcome.detail or outcome.kind}"
-        elif step.kind == "cell":
-            if outcome.kind not in ("skipped", "not run"):
+    cells = []
+    for number, cell in enumerate(nb.cells, start=1):
+        if (cell.cell_type == "code" and cell.source.strip()
+                and "skip-execution" not in cell.metadata.get("tags", [])):
+            cells.append((number, cell.source))
+    planned: dict[str, tuple] = {}        # exercise id -> (plans, call index)
+    decided: dict[str, ExerciseGrade] = {}
+    calls = []
+    for item in exercises:
+        if not (item.checked and item.name):
+            continue
+        if item.id not in checks:
+            decided[item.id] = ExerciseGrade(item.id, item.name, "no check", 0.0,
+                                             messages=[f"no check is registered for {item.id}"])
+            continue
+        try:
+            plans = plan_check(checks[item.id])
+            inputs = {"cases": [{"args": encode(case.args, allow_pickle=True),
+                                 "kwargs": encode(case.kwargs, allow_pickle=True)}
+                                for plan in plans for case in plan.cases]}
+        except Exception as exc:
+            decided[item.id] = ExerciseGrade(item.id, item.name, "error", 0.0, messages=[
+                f"the check could not be prepared: {type(exc).__name__}: {exc}"])
+            continue
+        number = len(calls)
+        calls.append({"exercise": item.id, "expression": item.name, "inputs": f"in/{number}.json",
+                      "outputs": f"out/answers-{number}.json", "_inputs": inputs})
+        planned[item.id] = (plans, number)
+
+    steps, answers_data = [], {}
+    with tempfile.TemporaryDirectory(prefix="optimlab-grading-") as tmp:
+        root = Path(tmp)
+        uid = _sandbox_uid() if sandbox else None
+        job = _sandbox.prepare(root, uid)
+        for call in calls:
+            (job / call["inputs"]).write_text(json.dumps(call.pop("_inputs")), encoding="utf-8")
+        (job / "job.json").write_text(json.dumps({
+            "cells": [source for _, source in cells], "calls": calls, "cell_timeout": cell_timeout,
+            "total_timeout": total_timeout, "check_timeout": check_timeout, "kernel_name": kernel_name,
+            "max_restarts": max_restarts}), encoding="utf-8")
+        if uid is not None:
+            for item in [job / "in", *(job / "in").iterdir(), job / "job.json"]:
+                os.chown(item, uid, uid)
+        wall = (max_restarts + 1) * (60 + total_timeout + len(calls) * (check_timeout + GRACE + 30)) + 60
+        if limits.cpu is None:
+            limits = dataclasses.replace(limits, cpu=int(wall))
+        finished, note = _run(root, job, sandbox=sandbox, limits=limits, wall_limit=wall)
+        run = _read(job, "out/run.json", MAX_RUN_BYTES)
+        for call_index in range(len(calls)):
+            answers_data[call_index] = _read(job, f"out/answers-{call_index}.json", MAX_ANSWERS_BYTES)
+    if not isinstance(run, dict) or "failed" in run or not isinstance(run.get("outcomes"), list):
+        result.status = "kernel failed"
+        result.note = (str(run["failed"]) if isinstance(run, dict) and "failed" in run
+                       else (note if not finished else f"the sandbox ended without a report{': ' + note if note else ''}"))
+    else:
+        steps = run["outcomes"]
+        result.restarts = int(run.get("restarts", 0)) if isinstance(run.get("restarts"), int) else 0
+        for index, (number, _) in enumerate(cells):
+            kind, detail = (steps[index] if index < len(steps) and isinstance(steps[index], list)
+                            and len(steps[index]) == 2 else ("not run", ""))
+            kind, detail = str(kind)[:20], str(detail)[:2000]
+            if kind not in ("skipped", "not run"):
                 result.cells_run += 1
-            if outcome.kind != "ok" and result.status == "graded":
-                detail = outcome.detail or {"killed": "stopped responding; the kernel was killed",
-                                            "died": "the kernel died"}.get(outcome.kind, "")
-                result.issues.append(CellIssue(step.cell, outcome.kind, detail))
-        elif step.kind == "check":
-            checks[step.exercise] = outcome
+            if kind != "ok":
+                detail = detail or {"killed": "stopped responding; the kernel was killed",
+                                    "died": "the kernel died"}.get(kind, "")
+                result.issues.append(CellIssue(number, kind, detail))
+        if not finished:
+            result.note = note
 
     for item in exercises:
         if not item.checked:
@@ -293,30 +376,38 @@ def grade_notebook(path, *, cell_timeout: float = 60, total_timeout: float = 600
             result.exercises.append(ExerciseGrade(item.id, None, "missing", 0.0, messages=[
                 "no function to check: neither a check cell nor a stub names it"]))
             continue
-        outcome = checks.get(item.id, _Outcome("not run"))
-        payload = outcome.payload if outcome.payload and outcome.payload.get("token") == token else None
-        if payload is not None:
-            score = float(payload.get("score", 0.0)) if payload.get("status") in CHECK_STATUSES_WITH_SCORE else 0.0
-            result.exercises.append(ExerciseGrade(
-                item.id, item.name, str(payload.get("status")), max(0.0, min(1.0, score)),
-                int(payload.get("passed", 0)), int(payload.get("total", 0)),
-                [str(m) for m in payload.get("messages", [])]))
+        if item.id in decided:
+            result.exercises.append(decided[item.id])
             continue
-        status, message = {
-            "timeout": ("timeout", f"the check did not finish within {check_timeout:g} s"),
-            "killed": ("timeout", "the check hung the kernel, which was killed"),
-            "died": ("error", "the kernel died during the check"),
-            "error": ("error", f"the check could not run: {outcome.detail}"),
-        }.get(outcome.kind, ("not run", "the check could not run (no working kernel)"))
+        plans, number = planned[item.id]
+        data = answers_data.get(number)
+        if isinstance(data, dict) and data.get("status") == "answered":
+            result.exercises.append(_verdict(item.id, item.name, plans, _answers(data)))
+            continue
+        if isinstance(data, dict) and data.get("status") in ("missing", "timeout", "error"):
+            status = str(data["status"])
+            result.exercises.append(ExerciseGrade(item.id, item.name, status, 0.0,
+                                                  messages=[str(data.get("message", ""))[:500]]))
+            continue
+        step = len(cells) + number
+        kind, detail = "not run", ""
+        if result.status == "graded" and step < len(steps) and isinstance(steps[step], list) and len(steps[step]) == 2:
+            kind, detail = str(steps[step][0]), str(steps[step][1])[:500]
+        status, message = _failure_of_call(kind, detail, check_timeout)
         result.exercises.append(ExerciseGrade(item.id, item.name, status, 0.0, messages=[message]))
     result.seconds = round(monotonic() - started, 1)
     return result
 
 
 def grade_many(paths, *, jobs: int = 1, on_done=None, **options) -> list[SubmissionGrade]:
-    """Grade several notebooks, ``jobs`` at a time (each in its own process and kernel); returns the
+    """Grade several notebooks, ``jobs`` at a time (each in its own process and sandbox); returns the
     grades in the order of ``paths`` and calls ``on_done(grade)`` as each one finishes."""
+    from optimlab.exercises import all_checks
+
     paths = list(paths)
+    if options.get("sandbox", True):
+        _sandbox.check_available()
+    all_checks()  # import every chapter's checks (and torch) once, before the workers fork
     if jobs <= 1 or len(paths) <= 1:
         grades = []
         for path in paths:

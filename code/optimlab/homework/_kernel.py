@@ -1,35 +1,23 @@
-"""The grader's side inside the student's kernel: run one registered check under a time limit.
+"""The grader's side inside the student's kernel: call the learner's function on the cases' inputs.
 
-The grader sends cells that call these functions; each check's outcome comes back as a display
-output of type :data:`MIME`. Nothing here raises into the notebook: a learner's function that
-raises, loops forever or swallows exceptions still ends in a result.
+The runner (:mod:`optimlab.homework._runner`) sends one cell per checked exercise that calls
+:func:`answer`. It reads the inputs the grader wrote, calls the function the notebook defined on each
+case under a time limit, and writes what came back as plain JSON (:mod:`optimlab.homework._codec`).
+No check and no reference is ever here: the grader compares the answers in its own process, so
+nothing the notebook does to this interpreter can change a verdict. Nothing here raises into the
+notebook: a learner's function that raises, loops forever or swallows exceptions still ends in an
+answer file.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import json
 import signal
 import threading
-
-MIME = "application/vnd.optimlab.grade+json"
-
 
 class CheckTimeout(BaseException):
     """Raised by the alarm when a check runs past its limit (a BaseException, so that a learner's
     ``except Exception`` cannot swallow it)."""
-
-
-def load_checks(paths) -> None:
-    """Register the ``CHECKS`` of each Python file in ``paths`` (an instructor's own checks),
-    replacing packaged checks with the same id."""
-    from optimlab.exercises import register_checks
-
-    for number, path in enumerate(paths):
-        spec = importlib.util.spec_from_file_location(f"_optimlab_grading_checks_{number}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        register_checks(dict(getattr(module, "CHECKS", {})), replace=True)
-
 
 def _limited(body, seconds: float | None):
     """Run ``body()``; returns ``(value, timed_out)``.
@@ -69,57 +57,90 @@ def _limited(body, seconds: float | None):
     return value, state["fired"]
 
 
-def grade(exercise_id: str, expression: str, seconds: float | None = None, token: str = "") -> None:
-    """Check the learner's ``expression`` (usually a function name) for ``exercise_id`` and display
-    the outcome (status, passed, total, score, messages) as :data:`MIME` data."""
+def quiet_checks() -> None:
+    """Make the notebook's own ``check(...)`` cells return at once: the grader checks outside. (In
+    the sandbox ``optimlab.exercises`` is already a stand-in without checks; this also covers
+    grading without a sandbox.)"""
+    import optimlab.exercises as exercises
+    from optimlab.exercises._core import CheckResult
+
+    def check(exercise_id, answer):
+        return CheckResult(exercise_id, "graded outside", 0, 0,
+                           ("this notebook is being graded: the grader checks the answers itself",))
+
+    exercises.check = check
+
+
+def _write(path: str, data: dict) -> None:
+    import os
+
+    with open(path + ".part", "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(data, allow_nan=False, separators=(",", ":")))
+    os.replace(path + ".part", path)  # replaces whatever the notebook put there, a link included
+
+
+def answer(exercise_id: str, expression: str, seconds: float | None, inputs: str, outputs: str) -> None:
+    """Call the notebook's ``expression`` (usually a function name) on every case in the file
+    ``inputs`` and write the answers to the file ``outputs``: ``{"status": ..., "answers": [...]}``,
+    each answer ``{"kind": "value", "value": <encoded>}`` or ``{"kind": "error" | "not implemented",
+    "message": ...}``. Stops at the first ``NotImplementedError``, like ``run_cases``."""
     from IPython import get_ipython
-    from IPython.display import display
 
-    outcome = {"id": exercise_id, "name": expression, "token": token, "passed": 0, "total": 0,
-               "score": 0.0, "messages": []}
+    from ._codec import CodecError, decode, encode
 
-    try:  # before the clock starts: the first call imports every chapter's checks (and torch)
-        from optimlab.exercises import all_checks
-
-        checks = all_checks()
+    found = {"id": exercise_id, "status": "error", "answers": [], "message": "the answers could not be written"}
+    try:
+        with open(inputs, encoding="utf-8") as handle:
+            cases = json.load(handle)["cases"]
     except Exception as exc:
-        checks = {}
-        outcome.update(status="error", messages=[f"loading the checks failed: {type(exc).__name__}: {exc}"])
-    if exercise_id not in checks and "status" not in outcome:
-        outcome.update(status="no check", messages=[f"no check is registered for {exercise_id}"])
-    if "status" in outcome:
-        display({MIME: outcome}, raw=True)
-        return
+        found["message"] = f"the grader's inputs could not be read: {type(exc).__name__}: {exc}"
+        cases = None
 
     def body():
         shell = get_ipython()
         namespace = shell.user_ns if shell is not None else {}
         try:
             if expression.isidentifier():
-                answer = namespace[expression]
+                learner = namespace[expression]
             else:
-                answer = eval(expression, namespace)  # the notebook's own expression, in its own namespace
+                learner = eval(expression, namespace)  # the notebook's own expression, in its own namespace
         except (KeyError, NameError):
-            return {"status": "missing", "messages": [f"`{expression}` is not defined in the notebook"]}
+            return {"status": "missing", "message": f"`{expression}` is not defined in the notebook"}
         except Exception as exc:
-            return {"status": "error", "messages": [f"evaluating `{expression}` raised {type(exc).__name__}: {exc}"]}
-        try:
-            result = checks[exercise_id](answer)
-        except NotImplementedError:
-            return {"status": "not implemented", "messages": []}
-        except Exception as exc:
-            return {"status": "error", "messages": [f"the check raised {type(exc).__name__}: {exc}"]}
-        return {"status": result.status, "passed": result.passed, "total": result.total,
-                "score": float(result.score), "messages": [str(m) for m in result.messages]}
+            return {"status": "error", "message": f"evaluating `{expression}` raised {type(exc).__name__}: {exc}"}
+        if not callable(learner):
+            return {"status": "error", "message": f"expected a function, got {type(learner).__name__}"}
+        answers = []
+        for case in cases:
+            args, kwargs = decode(case["args"], allow_pickle=True), decode(case["kwargs"], allow_pickle=True)
+            try:
+                value = learner(*args, **kwargs)
+            except NotImplementedError:
+                answers.append({"kind": "not implemented"})
+                break
+            except Exception as exc:  # a learner's bug is reported, never raised
+                line, tb = 0, exc.__traceback__
+                while tb is not None:  # the innermost frame: where the learner's code raised
+                    line, tb = tb.tb_lineno, tb.tb_next
+                answers.append({"kind": "error", "message": f"raised {type(exc).__name__}: {exc} (line {line})"})
+                continue
+            try:
+                answers.append({"kind": "value", "value": encode(value)})
+            except (CodecError, RecursionError, ValueError, TypeError) as exc:
+                answers.append({"kind": "error", "message": f"returned a value the grader cannot read ({exc})"})
+        return {"status": "answered", "answers": answers}
 
+    if cases is not None:
+        try:
+            result, timed_out = _limited(body, seconds)
+        except Exception as exc:  # pragma: no cover - body catches what it can
+            result, timed_out = {"status": "error", "message": f"{type(exc).__name__}: {exc}"}, False
+        if timed_out or result is None:
+            result = {"status": "timeout", "message": f"the check did not finish within {seconds:g} s "
+                                                      "(an endless loop, or far too slow)"}
+        found.update(result)
     try:
-        found, timed_out = _limited(body, seconds)
-    except Exception as exc:  # pragma: no cover - body catches what it can
-        found, timed_out = {"status": "error", "messages": [f"{type(exc).__name__}: {exc}"]}, False
-    if timed_out or found is None:
-        found = {"status": "timeout", "messages": [f"the check did not finish within {seconds:g} s "
-                                                   "(an endless loop, or far too slow)"]}
-    outcome.update(found)
-    if outcome["status"] != "passed":
-        outcome["score"] = min(outcome["score"], 1.0) if outcome["status"] == "failed" else 0.0
-    display({MIME: outcome}, raw=True)
+        _write(outputs, found)
+    except Exception as exc:  # too large for the file size limit, or not JSON
+        _write(outputs, {"id": exercise_id, "status": "error", "answers": [],
+                         "message": f"the answers could not be written: {type(exc).__name__}"})
