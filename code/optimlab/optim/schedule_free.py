@@ -58,12 +58,12 @@ def averaging_weight(state: dict, lr: float, r: float, weight_lr_power: float, t
     return weight / state["weight_sum"] if state["weight_sum"] > 0 else 0.0
 
 
-def schedule_free_step_(y: torch.Tensor, z: torch.Tensor, d: torch.Tensor, lr: float, beta: float,
-                        c: float) -> None:
-    """In place: ``z ← z − γd`` and y moved to ``(1 − β) z + β x`` with ``x ← (1 − c) x + c z``."""
-    y.lerp_(z, c)                                                     # (1 − c) y_t + c z_t
-    y.add_(d, alpha=lr * (beta * (1 - c) - 1))                        # + γ(β(1 − c) − 1) d_t
-    z.sub_(d, alpha=lr)                                               # z_{t+1} = z_t − γ d_t
+def schedule_free_step_(y: torch.Tensor, z: torch.Tensor, d: torch.Tensor,
+                        lr: float, beta: float, c: float) -> None:
+    """In place: z ← z − γd, and y ← (1 − β) z + β x with x ← (1 − c) x + c z."""
+    y.lerp_(z, c)                                   # (1 − c) y_t + c z_t
+    y.add_(d, alpha=lr * (beta * (1 - c) - 1))      # + γ(β(1 − c) − 1) d_t
+    z.sub_(d, alpha=lr)                             # z_{t+1} = z_t − γ d_t
 
 
 def warmed_up_lr(lr: float, t, warmup_steps: int) -> float:
