@@ -294,3 +294,50 @@ def test_page_layout(browser, server, doc):
         assert not problems, f"{doc}:\n  " + "\n  ".join(problems)
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def bare_browser():
+    """Chromium alone, for checks on synthetic pages (no built book needed)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the playwright package is not installed")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# A page laid out like the book's: a 688 px output column, 14 px monospace code.
+SYNTHETIC = """<html><head><style>
+main {{ width: 688px; font: 16px sans-serif; }}
+pre {{ font: 14px monospace; overflow-x: auto; margin: 0; }}
+</style></head><body><main>{body}</main></body></html>"""
+# a 4 × 4 px PNG (the image check compares its shown width with this natural width)
+PIXEL = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAEElEQVR4nGM8wYAA"
+         "TAxEcQAo3ADQQD5s4QAAAABJRU5ErkJggg==")
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("<pre>" + "x" * 70 + "</pre>", []),
+    ("<pre>" + "x" * 120 + "</pre>", ["scrolls sideways"]),
+    ("<details><summary>s</summary><pre>" + "y" * 90 + "</pre></details>", ["scrolls sideways"]),
+    ("<pre>glue(\"gap\", float(gap), display=False)</pre>", ["bookkeeping shown"]),
+    (f'<img src="{PIXEL}" style="width: 4px">', []),
+    (f'<img src="{PIXEL}" style="width: 2px">', ["below 0.75"]),
+])
+def test_layout_checks_catch_what_they_must(bare_browser, body, expected):
+    page = bare_browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.set_content(SYNTHETIC.format(body=body))
+        problems = layout_problems(page)
+        assert len(problems) == len(expected), problems
+        for problem, words in zip(problems, expected):
+            assert words in problem
+    finally:
+        page.close()
