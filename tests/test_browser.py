@@ -5,6 +5,10 @@ headless Chromium (Debian's /usr/bin/chromium, driven by playwright). Per page: 
 server, none fails or gets an HTTP error, no console error or uncaught exception; MathJax typeset every
 formula and no raw TeX is left; every image decoded; on notebook pages the launch buttons point at the
 repository of _config.yml; animations advance when their buttons are clicked.
+Layout at 1280×900 (test_page_layout): no code block, input or output, scrolls sideways (and none hidden in a
+dropdown has a line over 76 characters, what fits the column); no code block shows a `glue(` line (bookkeeping
+cells are tagged remove-cell); no image is shown below 0.75 of its natural width (figures are drawn at the
+size they are shown).
 A full-page screenshot of each page is saved in _build/screenshots/.
 
 Without a built book (or without Chromium) these tests skip, unless OPTIMLAB_REQUIRE_BOOK=1 (as in
@@ -236,3 +240,104 @@ def _animation_problems(page) -> list[str]:
         if icons:
             problems.append(f"animation {i}: {icons} player buttons have no visible icon")
     return problems
+
+
+# Measures taken in the page as a reader sees it. A `pre` that is laid out scrolls sideways when its content is
+# wider than its box; one that is not laid out (a closed dropdown) is measured in characters per line.
+LAYOUT_JS = """() => {
+  const main = document.querySelector('main') || document.body;
+  const longest = text => text.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), '');
+  const wide = [], glued = [], shrunk = [];
+  for (const pre of main.querySelectorAll('pre')) {
+    const text = pre.textContent;
+    if (pre.getClientRects().length) {
+      if (pre.scrollWidth > pre.clientWidth + 1) {
+        wide.push(`${pre.scrollWidth} px in ${pre.clientWidth} px: ${longest(text).slice(0, 90)}`);
+      }
+    } else if (longest(text).length > MAX_CHARS) {
+      wide.push(`a hidden line of ${longest(text).length} characters: ${longest(text).slice(0, 90)}`);
+    }
+    for (const line of text.split('\\n')) {
+      if (line.includes('glue(')) glued.push(line.trim().slice(0, 90));
+    }
+  }
+  for (const img of main.querySelectorAll('img')) {
+    if (!img.getClientRects().length || !img.naturalWidth) continue;
+    if (img.clientWidth < MIN_SCALE * img.naturalWidth) {
+      shrunk.push(`${(img.getAttribute('src') || '').slice(0, 60)}: shown ${img.clientWidth} px of ` +
+                  `${img.naturalWidth} px`);
+    }
+  }
+  return {wide, glued, shrunk};
+}"""
+MAX_CHARS = 76      # characters of 14 px monospace that fit the 688 px output column
+MIN_SCALE = 0.75    # an image shown smaller than this has its labels shrunk below the body text
+
+
+def layout_problems(page) -> list[str]:
+    """What makes a page hard to read at 1280×900: code that scrolls sideways, glue lines, shrunk images."""
+    found = page.evaluate(LAYOUT_JS.replace("MAX_CHARS", str(MAX_CHARS)).replace("MIN_SCALE", str(MIN_SCALE)))
+    return ([f"code block scrolls sideways ({w})" for w in found["wide"]]
+            + [f"bookkeeping shown to readers (tag the cell remove-cell): {g!r}" for g in found["glued"]]
+            + [f"image shown below {MIN_SCALE} of its width: {s}" for s in found["shrunk"]])
+
+
+@pytest.mark.parametrize("doc", PAGES)
+def test_page_layout(browser, server, doc):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/{doc}.html", wait_until="load")
+        page.evaluate(IMAGES_JS)
+        page.evaluate("async () => { await document.fonts.ready; }")
+        problems = layout_problems(page)
+        assert not problems, f"{doc}:\n  " + "\n  ".join(problems)
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def bare_browser():
+    """Chromium alone, for checks on synthetic pages (no built book needed)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the playwright package is not installed")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# A page laid out like the book's: a 688 px output column, 14 px monospace code.
+SYNTHETIC = """<html><head><style>
+main {{ width: 688px; font: 16px sans-serif; }}
+pre {{ font: 14px monospace; overflow-x: auto; margin: 0; }}
+</style></head><body><main>{body}</main></body></html>"""
+# a 4 × 4 px PNG (the image check compares its shown width with this natural width)
+PIXEL = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAEElEQVR4nGM8wYAA"
+         "TAxEcQAo3ADQQD5s4QAAAABJRU5ErkJggg==")
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("<pre>" + "x" * 70 + "</pre>", []),
+    ("<pre>" + "x" * 120 + "</pre>", ["scrolls sideways"]),
+    ("<details><summary>s</summary><pre>" + "y" * 90 + "</pre></details>", ["scrolls sideways"]),
+    ("<pre>glue(\"gap\", float(gap), display=False)</pre>", ["bookkeeping shown"]),
+    (f'<img src="{PIXEL}" style="width: 4px">', []),
+    (f'<img src="{PIXEL}" style="width: 2px">', ["below 0.75"]),
+])
+def test_layout_checks_catch_what_they_must(bare_browser, body, expected):
+    page = bare_browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.set_content(SYNTHETIC.format(body=body))
+        problems = layout_problems(page)
+        assert len(problems) == len(expected), problems
+        for problem, words in zip(problems, expected):
+            assert words in problem
+    finally:
+        page.close()

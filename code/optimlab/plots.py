@@ -47,6 +47,8 @@ STYLE = {
     "figure.figsize": (BOOK_WIDTH, 3.6),
     "figure.dpi": DPI,
     "savefig.dpi": DPI,
+    # the margin bbox_inches="tight" adds: 6.8 in + 2 × 0.04 in at 100 dpi is 688 px, the column's width
+    "savefig.pad_inches": 0.04,
     "font.size": FONT_SIZE,
     "axes.titlesize": FONT_SIZE,
     "axes.labelsize": FONT_SIZE,
@@ -94,9 +96,12 @@ _ensure_figures_display()
 def subplots(nrows: int = 1, ncols: int = 1, **kwargs):
     """``plt.subplots`` whose figure is closed at once: end the cell with ``fig`` to show it once.
 
-    The default size is the page's width (``BOOK_WIDTH``) and 3.4 inches per row of panels."""
+    The default size is the page's width (``BOOK_WIDTH``) and 3.4 inches per row of panels; a wider
+    ``figsize`` is cut to the page's width, so that the figure is shown at the size it is drawn."""
     kwargs.setdefault("figsize", (BOOK_WIDTH, 3.4 * nrows) if ncols * nrows > 1 else STYLE["figure.figsize"])
     kwargs.setdefault("layout", "constrained")
+    width, height = kwargs["figsize"]
+    kwargs["figsize"] = (min(width, BOOK_WIDTH), height)   # wider would be shrunk on the page
     fig, axes = plt.subplots(nrows, ncols, **kwargs)
     plt.close(fig)
     return fig, axes
@@ -153,7 +158,15 @@ def _finish(ax, created: bool, items, legend: bool | None, title: str | None):
     return ax.figure if created else ax
 
 
-def _draw_1d(ax, objective: Objective, items, xlim=None, n: int = 400):
+def _colour(colors, label, i):
+    """The colour of the i-th curve: ``colors[label]`` when given (a method keeps its colour across
+    panels), else the i-th colour of the palette."""
+    if colors and label in colors:
+        return colors[label]
+    return COLORS[i % len(COLORS)]
+
+
+def _draw_1d(ax, objective: Objective, items, xlim=None, n: int = 400, colors=None):
     lo, hi = xlim if xlim is not None else _range_1d(objective, items)
     grid = torch.linspace(lo, hi, n, dtype=DTYPE)
     with torch.no_grad():
@@ -161,7 +174,7 @@ def _draw_1d(ax, objective: Objective, items, xlim=None, n: int = 400):
     ax.plot(grid.numpy(), curve, color="0.45", lw=1.4, zorder=1)
     paths = []
     for i, (label, t) in enumerate(items):
-        colour = COLORS[i % len(COLORS)]
+        colour = _colour(colors, label, i)
         (line,) = ax.plot(t.xs[:, 0], t.losses, "-o", color=colour, ms=4, lw=1.0, label=label or None, zorder=3)
         (start,) = ax.plot(t.xs[:1, 0], t.losses[:1], "s", color=colour, ms=6, zorder=4)
         paths.append((line, t.xs[:, 0], t.losses))
@@ -177,12 +190,13 @@ def _draw_1d(ax, objective: Objective, items, xlim=None, n: int = 400):
 
 
 def trace_1d(objective: Objective, trajs=None, ax=None, labels=None, *, xlim=None, legend=None,
-             title: str | None = None):
+             title: str | None = None, colors: dict | None = None):
     """The curve of a one-dimensional ``objective`` with the iterates of ``trajs`` on it (a square marks
-    each start). The x-range is the objective's bounds, widened to show iterates that leave them."""
+    each start). The x-range is the objective's bounds, widened to show iterates that leave them.
+    ``colors`` maps a label to its colour."""
     ax, created = _new_axes(ax)
     items = _items(trajs, labels)
-    _draw_1d(ax, objective, items, xlim)
+    _draw_1d(ax, objective, items, xlim, colors=colors)
     return _finish(ax, created, items, legend, title)
 
 def _set_scales(ax, arrays, logx: bool = False, logy="auto") -> None:
@@ -210,14 +224,14 @@ def _levels(values: np.ndarray, count: int) -> np.ndarray:
     return levels if len(levels) > 1 else count
 
 
-def _draw_2d(ax, objective: Objective, items, levels: int = 18, n: int = 160):
+def _draw_2d(ax, objective: Objective, items, levels: int = 18, n: int = 160, colors=None):
     x1, x2, values = objective.grid(n)
     ax.contour(x1, x2, values, levels=_levels(values, levels), cmap="Greys_r", linewidths=0.7, alpha=0.8, zorder=1)
     for m in objective.minima:
         ax.plot(*m, marker="*", color="0.2", ms=11, ls="none", zorder=2)
     paths = []
     for i, (label, t) in enumerate(items):
-        colour = COLORS[i % len(COLORS)]
+        colour = _colour(colors, label, i)
         (line,) = ax.plot(t.xs[:, 0], t.xs[:, 1], "-o", color=colour, ms=3.5, lw=1.0, label=label or None, zorder=3)
         ax.plot(t.xs[:1, 0], t.xs[:1, 1], "s", color=colour, ms=6, zorder=4)
         paths.append((line, t.xs[:, 0], t.xs[:, 1]))
@@ -226,20 +240,23 @@ def _draw_2d(ax, objective: Objective, items, levels: int = 18, n: int = 160):
 
 
 def trace_2d(objective: Objective, trajs=None, ax=None, labels=None, *, levels: int = 18, legend=None,
-             title: str | None = None):
+             title: str | None = None, colors: dict | None = None):
     """Contours of a two-dimensional ``objective`` (stars at its known minimisers) with the paths of
-    ``trajs`` (a square marks each start). The view is the objective's bounds, equal aspect."""
+    ``trajs`` (a square marks each start). The view is the objective's bounds, equal aspect.
+    ``colors`` maps a label to its colour."""
     ax, created = _new_axes(ax)
     items = _items(trajs, labels)
-    _draw_2d(ax, objective, items, levels)
+    _draw_2d(ax, objective, items, levels, colors=colors)
     return _finish(ax, created, items, legend, title)
 
 
 def loss_curves(curves, ax=None, *, logy="auto", minimum: float | None = None, xlabel: str = "step",
-                ylabel: str | None = None, legend=None, title: str | None = None):
+                ylabel: str | None = None, legend=None, title: str | None = None,
+                colors: dict | None = None, styles: dict | None = None):
     """Loss against step for each curve. ``curves`` is ``{label: values}`` (values: a sequence or a
     Trajectory, whose ``losses`` are used), a Trajectory or a list of them. With ``minimum`` the curves
-    show the gap ``f − minimum``. ``logy="auto"`` uses a log scale when every finite value is positive."""
+    show the gap ``f − minimum``. ``logy="auto"`` uses a log scale when every finite value is positive.
+    ``colors`` and ``styles`` map a label to its colour and line style (curves that overlap stay apart)."""
     ax, created = _new_axes(ax)
     if isinstance(curves, Trajectory) or (isinstance(curves, (list, tuple)) and curves
                                           and isinstance(curves[0], Trajectory)):
@@ -251,7 +268,12 @@ def loss_curves(curves, ax=None, *, logy="auto", minimum: float | None = None, x
         values = np.asarray(values.losses if isinstance(values, Trajectory) else values, dtype=float)
         if minimum is not None:
             values = values - minimum
-        ax.plot(np.arange(len(values)), values, label=label or None)
+        look = {}
+        if colors and label in colors:
+            look["color"] = colors[label]
+        if styles and label in styles:
+            look["linestyle"] = styles[label]
+        ax.plot(np.arange(len(values)), values, label=label or None, **look)
         items.append((label, values))
     _set_scales(ax, [v for _, v in items], logy=logy)
     ax.set_xlabel(xlabel)
@@ -263,7 +285,7 @@ def loss_curves(curves, ax=None, *, logy="auto", minimum: float | None = None, x
 def surface_3d(objective: Objective, trajs=None, ax=None, labels=None, *, n: int = 60, elev: float = 30,
                azim: float = -60, title: str | None = None):
     """The surface of a two-dimensional ``objective``, optionally with trajectories drawn on it."""
-    ax, created = _new_axes(ax, projection="3d", figsize=(5.5, 4.5))
+    ax, created = _new_axes(ax, projection="3d", figsize=(min(5.5, BOOK_WIDTH), 4.5))
     x1, x2, values = objective.grid(n)
     ax.plot_surface(x1, x2, values, cmap="viridis", alpha=0.75, linewidth=0, antialiased=True)
     items = _items(trajs, labels)
@@ -324,7 +346,7 @@ def _smaller_frames(html: str, colors: int = 96) -> str:
 
 
 def _animate(objective: Objective, trajs, draw, *, labels=None, frames: int = 24, interval: int = 250,
-             figsize=(5.0, 3.5), dpi: int = 80, title: str | None = None, **draw_kwargs):
+             figsize=(5.0, 3.5), dpi: int = DPI, title: str | None = None, **draw_kwargs):
     from IPython.display import HTML
 
     items = _items(trajs, labels)
@@ -332,10 +354,12 @@ def _animate(objective: Objective, trajs, draw, *, labels=None, frames: int = 24
         raise ValueError("nothing to animate: pass at least one trajectory")
     steps = max(t.steps for _, t in items)
     shown = np.unique(np.linspace(0, steps, min(frames, steps + 1)).round().astype(int))
+    # the book's dpi and font size: the player shows each frame at its drawn size, text at body size
+    figsize = (min(figsize[0], BOOK_WIDTH), figsize[1])
     fig, ax = plt.subplots(figsize=figsize, dpi=dpi, layout="constrained")
     paths = draw(ax, objective, items, **draw_kwargs)
     _finish(ax, False, items, None, title)
-    counter = ax.text(0.02, 0.96, "", transform=ax.transAxes, va="top", fontsize=9)
+    counter = ax.text(0.02, 0.96, "", transform=ax.transAxes, va="top", fontsize=FONT_SIZE)
     fig.canvas.draw()
     fig.set_layout_engine("none")  # lay out once: every frame has the same axes
 
@@ -532,8 +556,9 @@ def image_grid(images, ax=None, *, ncols: int | None = None, labels=None, gap: i
         r, c = divmod(i, ncols)
         canvas[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = image
     if ax is None:
-        fig = plt.figure(figsize=(min(0.45 * ncols * (w + gap) / 9 + 0.3, 10.0), 0.45 * nrows * (h + gap) / 9 + 0.3),
-                         layout="constrained")
+        width = min(0.45 * ncols * (w + gap) / 9 + 0.3, BOOK_WIDTH)       # at most the page's width
+        height = width * (nrows * (h + gap)) / (ncols * (w + gap)) + 0.3
+        fig = plt.figure(figsize=(width, height), layout="constrained")
         plt.close(fig)
         ax, created = fig.add_subplot(), True
     else:
@@ -549,7 +574,7 @@ def image_grid(images, ax=None, *, ncols: int | None = None, labels=None, gap: i
             raise ValueError(f"{len(labels)} labels for {n} images")
         for i, label in enumerate(labels):
             r, c = divmod(i, ncols)
-            ax.text(c * (w + gap) - 0.3, r * (h + gap) - 0.3, str(label), fontsize=7, color=COLORS[1],
+            ax.text(c * (w + gap) - 0.3, r * (h + gap) - 0.3, str(label), fontsize=FONT_SIZE, color=COLORS[1],
                     ha="left", va="top")
     ax.set_xticks([])
     ax.set_yticks([])

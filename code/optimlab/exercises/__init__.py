@@ -8,7 +8,7 @@ new chapter only adds its own module.
 In a notebook::
 
     from optimlab.exercises import check
-    check("ex-gd-step", gd_step)
+    check("ex-gd-best-lr", best_lr)
 """
 
 from __future__ import annotations
