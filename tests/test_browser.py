@@ -145,9 +145,11 @@ def test_page_renders(browser, server, doc):
     page.on("pageerror", lambda e: console_errors.append(f"uncaught: {e}"))
     try:
         page.goto(f"{server}/{doc}.html", wait_until="load")
-        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
-                               timeout=15_000)
-        page.evaluate("() => MathJax.startup.promise")
+        # Sphinx loads MathJax only on pages with math (the bibliography has none).
+        if page.evaluate("() => !!document.querySelector('script[src*=\"mathjax\" i]')"):
+            page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                                   timeout=30_000)
+            page.evaluate("() => MathJax.startup.promise")
         images = page.evaluate(IMAGES_JS)
         page.wait_for_load_state("networkidle")
         page.evaluate("async () => { await document.fonts.ready; window.scrollTo(0, 0); }")
