@@ -140,3 +140,16 @@ def test_sweep_table_lists_scores_and_choice():
     assert table.header == ["optimizer", "training loss by learning rate", "chosen lr"]
     assert table.rows[0] == ["A", "0.1: 0.500   0.3: 0.250", "0.3"]
     assert table.rows[1][1].startswith("1: nan") and table.rows[1][2] == "3"
+
+
+def test_spread_halfwidth_is_the_student_t_interval():
+    # values 1, 2, 3: mean 2, sample std 1, t_{0.975, 2} = 4.302653 -> 4.302653 / sqrt(3)
+    spread = Spread((1.0, 2.0, 3.0))
+    assert spread.halfwidth() == pytest.approx(4.302653 / 3 ** 0.5, rel=1e-6)
+    # t_{0.95, 4} = 2.131847 for a 90 % interval of five values with sample std 1
+    five = Spread((-1.0, -0.5, 0.0, 0.5, 1.0))
+    assert five.std == pytest.approx(0.790569, rel=1e-6)
+    assert five.halfwidth(0.9) == pytest.approx(2.131847 * 0.790569 / 5 ** 0.5, rel=1e-6)
+    assert math.isnan(Spread((1.0,)).halfwidth())
+    with pytest.raises(ValueError, match="level"):
+        spread.halfwidth(1.5)

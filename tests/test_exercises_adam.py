@@ -76,3 +76,50 @@ def test_uncorrected_ratio_matches_a_run():
 def test_uncorrected_mistakes_get_their_hint(wrong, hint):
     result = check("ex-adam-uncorrected", wrong)
     assert result.status == FAILED and any(hint in m for m in result.messages), result.messages
+
+
+# --- ex-adam-sign: the longest step Adam can take ------------------------------------------------
+
+def _step_bound(t, beta1=0.9, beta2=0.999):
+    """B_t = (1−β1)/(1−β1ᵗ) · √((1−β2ᵗ)/(1−β2)) · √((1−ρᵗ)/(1−ρ)), ρ = β1²/β2 (the chapter's bound)."""
+    rho = beta1 ** 2 / beta2
+    return ((1 - beta1) / (1 - beta1 ** t) * math.sqrt((1 - beta2 ** t) / (1 - beta2))
+            * math.sqrt((1 - rho ** t) / (1 - rho)))
+
+
+def _steps(grads, betas=(0.9, 0.999), eps=0.0):
+    from optimlab.compare import updates_for
+    return updates_for(torch.optim.Adam, grads, lr=1.0, betas=betas, eps=eps, foreach=False).abs()[:, 0]
+
+
+def test_step_bound_limit_is_about_7_27_eta_for_the_defaults():
+    assert _step_bound(math.inf) == pytest.approx(0.1 / math.sqrt(0.001 * (1 - 0.81 / 0.999)), rel=1e-12)
+    assert _step_bound(math.inf) == pytest.approx(7.2703, abs=1e-4)
+    assert _step_bound(1) == pytest.approx(1.0)      # the first step of Adam is always η
+
+
+@pytest.mark.parametrize("betas", [(0.9, 0.999), (0.5, 0.9), (0.0, 0.99)])
+def test_no_gradient_sequence_exceeds_the_bound(betas):
+    gen = torch.Generator().manual_seed(0)
+    t = torch.arange(1, 301, dtype=torch.float64)
+    sequences = [torch.randn(300, generator=gen, dtype=torch.float64),            # noise
+                 torch.randn(300, generator=gen, dtype=torch.float64).exp() * 1e3,
+                 1.05 ** t, 1.2 ** t, (betas[1] / max(betas[0], 1e-3)) ** (t / 3),
+                 torch.where(t % 7 == 0, 100.0, 0.01).double()]                   # rare large gradients
+    bounds = torch.tensor([_step_bound(float(k), *betas) for k in t], dtype=torch.float64)
+    for g in sequences:
+        assert (_steps(g[:, None], betas) <= bounds * (1 + 1e-9)).all()
+
+
+def test_growing_gradients_reach_the_bound_and_a_lone_gradient_does_not():
+    # zeros, then gradients growing by β2/β1 per step: Cauchy-Schwarz holds with equality
+    zeros, growing = 4900, 100
+    grads = torch.zeros(zeros + growing, 1, dtype=torch.float64)
+    grads[zeros:, 0] = (0.999 / 0.9) ** torch.arange(growing, dtype=torch.float64)
+    last = float(_steps(grads, eps=1e-8)[-1])       # ε = 1e-8: the zeros give 0/ε, not 0/0
+    assert last == pytest.approx(_step_bound(zeros + growing), rel=1e-6)
+    assert last > 7.2 and last > 2 * 0.1 / math.sqrt(0.001)    # far above η(1−β1)/√(1−β2) ≈ 3.16η
+    lone = torch.zeros(zeros + growing, 1, dtype=torch.float64)
+    lone[-1] = 1.0
+    assert float(_steps(lone, eps=1e-8)[-1]) == pytest.approx(0.1 / math.sqrt(0.001) * math.sqrt(1 - 0.999 ** 5000)
+                                                   / (1 - 0.9 ** 5000), rel=1e-6)

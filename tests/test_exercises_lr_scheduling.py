@@ -40,10 +40,41 @@ def test_floor_step_mistakes_get_their_hint(wrong, hint):
     assert result.status == FAILED and any(hint in m for m in result.messages), result.messages
 
 
-def test_floor_step_naive_closed_form_passes():
-    # the plain closed form is a correct answer on every case (no case depends on rounding luck)
+def test_floor_step_closed_form_without_correction_fails_on_a_decimal_factor():
+    # 0.1**3 = 0.0010000000000000002 > 0.001: the schedule reaches the floor 1e-3 at k = 4, while
+    # the quotient of logarithms is exactly 3.0; the check must try such a factor and say why
+    assert schedules.factor_lr(3, 1.0, 0.1, 1e-3) > 1e-3
+    assert schedules.factor_lr(4, 1.0, 0.1, 1e-3) == 1e-3
+    assert lrs.floor_step(1.0, 0.1, 1e-3) == 4
     naive = lambda lr0, factor, floor: max(0, math.ceil(math.log(floor / lr0) / math.log(factor)))  # noqa: E731
-    assert check("ex-lrs-floor-step", naive).status == PASSED
+    assert naive(1.0, 0.1, 1e-3) == 3
+    result = check("ex-lrs-floor-step", naive)
+    assert result.status == FAILED
+    assert any("rounding matters" in m for m in result.messages), result.messages
+
+
+def test_floor_step_corrected_closed_form_passes():
+    def corrected(lr0, factor, floor):
+        if lr0 <= floor:
+            return 0
+        k = math.ceil(math.log(floor / lr0) / math.log(factor))
+        if lr0 * factor ** k > floor:
+            k += 1
+        elif k > 0 and lr0 * factor ** (k - 1) <= floor:
+            k -= 1
+        return k
+    assert check("ex-lrs-floor-step", corrected).status == PASSED
+
+
+@pytest.mark.parametrize("lr0, factor, floor", [
+    (1.0, 0.1, 1e-3), (1.0, 0.1, 1e-6), (0.3, 0.1, 1e-3), (1.0, 0.2, 0.008), (10.0, 0.1, 0.01),
+    (1.0, 0.3, 0.027), (2.0, 0.9, 0.01),
+])
+def test_floor_step_agrees_with_a_direct_search(lr0, factor, floor):
+    k = 0
+    while schedules.factor_lr(k, lr0, factor, floor) != floor:
+        k += 1
+    assert lrs.floor_step(lr0, factor, floor) == k
 
 
 @pytest.mark.parametrize("wrong, hint", [

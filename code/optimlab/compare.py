@@ -108,6 +108,18 @@ class Spread:
     def max(self) -> float:
         return float(np.max(self.values))
 
+    def halfwidth(self, level: float = 0.95) -> float:
+        """Half the width of the Student-t confidence interval for the mean at ``level``:
+        ``t_{(1+level)/2, n−1} · std / √n`` (``nan`` for a single value)."""
+        if not 0 < level < 1:
+            raise ValueError(f"Invalid level: {level} (expected 0 < level < 1)")
+        n = len(self.values)
+        if n < 2:
+            return math.nan
+        from scipy import stats
+
+        return float(stats.t.ppf((1 + level) / 2, n - 1) * self.std / math.sqrt(n))
+
     def format(self, spec: str = ".3f") -> str:
         """``mean ± std`` with both numbers in the format ``spec``."""
         return f"{self.mean:{spec}} ± {self.std:{spec}}"

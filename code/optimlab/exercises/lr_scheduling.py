@@ -14,10 +14,13 @@ from ._core import Case, run_cases
 # --- ex-lrs-floor-step: the first step at which the factor schedule sits on its floor ----------------
 
 def floor_step(lr0, factor, floor):
-    """The smallest k >= 0 with lr0 · factor**k <= floor, for 0 < factor < 1 and 0 < floor.
+    """The smallest k >= 0 with lr0 · factor**k <= floor, evaluated in floating point as
+    :func:`optimlab.schedules.factor_lr` evaluates it, for 0 < factor < 1 and 0 < floor.
 
-    The closed form is ceil(log(floor / lr0) / log(factor)); the two loops then correct the rounding
-    of the logarithms, so that an exact power (lr0 = 1, factor = 0.5, floor = 0.25) gives 2, not 3.
+    The closed form is ceil(log(floor / lr0) / log(factor)); the two loops then correct it where
+    rounding makes it disagree with the schedule: by the logarithms (1, 0.2, 0.008 gives a quotient of
+    3.0000000000000004) or by the power itself (0.1**3 = 0.0010000000000000002 > 0.001, so the
+    schedule with lr0 = 1, factor = 0.1, floor = 1e-3 reaches its floor at k = 4, not 3).
     """
     if lr0 <= floor:
         return 0
@@ -27,6 +30,12 @@ def floor_step(lr0, factor, floor):
     while k > 0 and lr0 * factor ** (k - 1) <= floor:
         k -= 1
     return k
+
+
+def _closed_form_only(lr0, factor, floor):
+    if lr0 <= floor:
+        return 0
+    return max(0, math.ceil(math.log(floor / lr0) / math.log(factor)))
 
 
 def _floor_instead_of_ceil(lr0, factor, floor):
@@ -55,8 +64,19 @@ def check_floor_step(learner):
         Case("η0=1, α=0.99, floor=0.5", (1.0, 0.99, 0.5)),
         Case("η0=0.3, α=0.1, floor=0.2 (one step is enough)", (0.3, 0.1, 0.2)),
         Case("η0=0.05, α=0.9, floor=0.05 (starts on the floor)", (0.05, 0.9, 0.05)),
+        Case("η0=0.3, α=0.1, floor=0.001", (0.3, 0.1, 0.001)),
+        Case("η0=1, α=0.1, floor=1e-3 (0.1**3 > 0.001 in floating point: k=4)",
+             (1.0, 0.1, 1e-3)),
+        Case("η0=1, α=0.2, floor=0.008 (the logarithms give 3.0000000000000004)",
+             (1.0, 0.2, 0.008)),
+        Case("η0=1, α=0.1, floor=1e-6 (0.1**6 > 1e-6 in floating point: k=7)",
+             (1.0, 0.1, 1e-6)),
     ]
     mistakes = {
+        "the closed form alone disagrees with the schedule where rounding matters: in floating point "
+        "0.1**3 > 0.001, so with η0=1, α=0.1, floor=1e-3 the schedule is on its floor only from k=4; "
+        "test η0·α^k <= floor at the computed k and at k − 1 and move by one step if needed":
+            _closed_form_only,
         "rounded down: at the step you return the rate is still above the floor (round the logarithm "
         "ratio up)": _floor_instead_of_ceil,
         "one step too many: the floor is reached at the first k with η0·α^k <= floor, not after it":
