@@ -1,4 +1,4 @@
-"""Helpers of the chapter *Memory and geometry*: Muon beside AdamW, the factored second moment,
+"""Code of the chapter *Memory and geometry*: Muon beside AdamW, the factored second moment,
 the Newton–Schulz polynomial, and a live cross-check of Muon against ``torch.optim.Muon``.
 
 >>> from optimlab.train import mlp
