@@ -24,7 +24,8 @@ from .optim.lbfgs import strong_wolfe
 
 __all__ = ["FlatProblem", "Run", "softmax_regression", "network_problem", "two_loop", "bfgs_inverse_update",
            "newton", "bfgs", "gradient_descent", "run_optimizer_flat", "objective_problem", "draw_paths",
-           "relative_update_rms", "best_so_far", "curvature_noise", "memory_bytes", "format_bytes"]
+           "relative_update_rms", "best_so_far", "curvature_noise", "memory_bytes", "format_bytes",
+           "crosscheck_lbfgs"]
 
 DTYPE = torch.float64
 
@@ -36,6 +37,9 @@ class FlatProblem:
     loss: Callable[[torch.Tensor], torch.Tensor]
     w0: torch.Tensor
     exact_hessian: Callable[[torch.Tensor], torch.Tensor] | None = None
+    predict: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    inputs: torch.Tensor | None = None
+    targets: torch.Tensor | None = None
 
     @property
     def n(self) -> int:
@@ -47,6 +51,15 @@ class FlatProblem:
         value = self.loss(w)
         (grad,) = torch.autograd.grad(value, w)
         return value.detach(), grad
+
+    def batch_loss(self, w: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """The cross-entropy on the training examples ``index`` only (a minibatch)."""
+        return torch.nn.functional.cross_entropy(self.predict(w, self.inputs[index]), self.targets[index])
+
+    def accuracy(self, w: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> float:
+        """Fraction of the examples ``x`` whose largest logit at ``w`` is the true class ``y``."""
+        with torch.no_grad():
+            return float((self.predict(w.detach(), x.to(DTYPE)).argmax(1) == y).to(DTYPE).mean())
 
     def hessian(self, w: torch.Tensor) -> torch.Tensor:
         """∇²f(w), an n × n matrix: in closed form when the problem has one, else by autograd (one
@@ -112,11 +125,14 @@ def network_problem(data, model: torch.nn.Module) -> FlatProblem:
     model = model.to(DTYPE)
     x, y = data.x_train.to(DTYPE), data.y_train
 
-    def loss(w):
+    def predict(w, inputs):
         params = {name: part.view(shape) for name, part, shape in zip(names, w.split(sizes), shapes)}
-        return torch.nn.functional.cross_entropy(torch.func.functional_call(model, params, (x,)), y)
+        return torch.func.functional_call(model, params, (inputs,))
+
+    def loss(w):
+        return torch.nn.functional.cross_entropy(predict(w, x), y)
     w0 = torch.cat([p.detach().reshape(-1) for p in model.parameters()]).to(DTYPE)
-    return FlatProblem("network", loss, w0)
+    return FlatProblem("network", loss, w0, predict=predict, inputs=x, targets=y)
 
 
 def two_loop(grad: torch.Tensor, pairs: list, gamma: float) -> torch.Tensor:
@@ -224,7 +240,8 @@ def run_optimizer_flat(problem: FlatProblem, make_optimizer: Callable, *, evalua
                        name: str = "") -> Run:
     """Minimise ``problem`` with ``make_optimizer([w])`` (any torch-style optimizer, ours or torch's),
     calling ``step(closure)`` until ``evaluations`` evaluations of f and ∇f are spent. Every call of the
-    closure is recorded; ``iterates`` holds the loss after each ``step``."""
+    closure is recorded in ``losses``, and the parameters after each ``step`` in ``points`` (``iterates``
+    stays empty: the loss at the new point would cost an evaluation that the optimizer did not ask for)."""
     run = Run(name)
     w = problem.w0.clone().requires_grad_(True)
     optimizer = make_optimizer([w])
@@ -242,8 +259,6 @@ def run_optimizer_flat(problem: FlatProblem, make_optimizer: Callable, *, evalua
         if run.evaluations == before:                                   # converged: nothing evaluated
             break
         run.evals_per_iteration.append(run.evaluations - before)
-        with torch.no_grad():
-            run.iterates.append(float(problem.loss(w)))
         run.points.append(w.detach().clone())
     run.losses = run.losses[:evaluations]
     return run
@@ -289,23 +304,23 @@ def best_so_far(losses) -> torch.Tensor:
     return torch.tensor(losses, dtype=DTYPE).cummin(0).values
 
 
-def curvature_noise(problem: FlatProblem, w: torch.Tensor, s: torch.Tensor, batch_loss: Callable,
-                    batch_sizes, n_examples: int, repeats: int = 20, seed: int = 0) -> dict:
+def curvature_noise(problem: FlatProblem, w: torch.Tensor, s: torch.Tensor, batch_sizes,
+                    repeats: int = 20, seed: int = 0) -> dict:
     r"""How much minibatch noise corrupts the curvature pair :math:`(s, y)` at ``w``.
 
     ``y = ∇f(w + s) − ∇f(w)`` on the full batch is the reference. For each batch size B, ``repeats``
     times: y from two *independent* minibatches (as when consecutive steps see different data) and y
-    from the *same* minibatch at both points. ``batch_loss(w, index)`` is the loss on the examples
-    ``index``. Returns ``{B: {"independent": errors, "same": errors, "negative": fraction}}`` where
+    from the *same* minibatch at both points (``problem.batch_loss``). Returns ``{B: {"independent": errors, "same": errors, "negative": fraction}}`` where
     errors are ``‖y_B − y‖ / ‖y‖`` (a tensor over the repeats) and ``negative`` is the fraction of
     independent pairs with ``y_Bᵀs ≤ 0``, which L-BFGS would have to skip.
     """
     def grad_at(point, index=None):
         point = point.detach().requires_grad_(True)
-        value = problem.loss(point) if index is None else batch_loss(point, index)
+        value = problem.loss(point) if index is None else problem.batch_loss(point, index)
         return torch.autograd.grad(value, point)[0]
     y_full = grad_at(w + s) - grad_at(w)
     generator = torch.Generator().manual_seed(seed)
+    n_examples = len(problem.targets)
     out = {}
     for b in batch_sizes:
         independent, same, negative = [], [], 0
@@ -336,3 +351,63 @@ def format_bytes(count: float) -> str:
     units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"]
     power = 0 if count < 1024 else min(int(math.log(count, 1024)), len(units) - 1)
     return f"{count / 1024 ** power:.1f} {units[power]}" if power else f"{count:.0f} B"
+
+
+def _state_diff(a, b) -> float:
+    """Largest absolute difference between two state values: tensors, numbers or lists of tensors."""
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        if not isinstance(a, (list, tuple)) or not isinstance(b, (list, tuple)) or len(a) != len(b):
+            return float("inf")
+        return max((_state_diff(x, y) for x, y in zip(a, b)), default=0.0)
+    if torch.is_tensor(a) or torch.is_tensor(b):
+        a = torch.as_tensor(a).detach().to("cpu", DTYPE)
+        b = torch.as_tensor(b).detach().to("cpu", DTYPE)
+        if a.shape != b.shape:
+            return float("inf")
+        return float((a - b).abs().max()) if a.numel() else 0.0
+    if a is None or b is None:
+        return 0.0 if a is b else float("inf")
+    return abs(float(a) - float(b))
+
+
+def crosscheck_lbfgs(ours, theirs, steps: int = 20, *, device=None, seed: int = 0, atol: float = 1e-10,
+                     **hparams):
+    """Run two L-BFGS classes side by side on the same seeded full-batch problem (a small tanh network
+    with a least-squares loss, float64) for ``steps`` calls of ``step(closure)``; compare the
+    parameters, the losses returned and every entry of the state, including L-BFGS's lists of
+    stored pairs. Returns a :class:`~optimlab.crosscheck.CrossCheck`."""
+    from .crosscheck import CrossCheck
+    from .utils import default_device, public_name
+    device = torch.device(device) if device is not None else default_device()
+    g = torch.Generator().manual_seed(seed)
+    init = [torch.randn(6, 4, generator=g, dtype=DTYPE) * 0.5, torch.randn(6, generator=g, dtype=DTYPE) * 0.1,
+            torch.randn(3, 6, generator=g, dtype=DTYPE) * 0.5, torch.randn(3, generator=g, dtype=DTYPE) * 0.1]
+    x, y = torch.randn(64, 4, generator=g, dtype=DTYPE), torch.randn(64, 3, generator=g, dtype=DTYPE)
+    init, x, y = [t.to(device) for t in init], x.to(device), y.to(device)
+    runs = []
+    for cls in (ours, theirs):
+        params = [t.clone().requires_grad_(True) for t in init]
+        runs.append((params, cls(params, **hparams)))
+    diffs = {"parameters": 0.0, "losses": 0.0, "state": 0.0}
+    for _ in range(steps):
+        losses = []
+        for params, opt in runs:
+            w1, b1, w2, b2 = params
+
+            def closure(opt=opt, w1=w1, b1=b1, w2=w2, b2=b2):
+                opt.zero_grad()
+                value = ((torch.tanh(x @ w1.T + b1) @ w2.T + b2 - y) ** 2).mean()
+                value.backward()
+                return value
+            losses.append(opt.step(closure))
+        diffs["losses"] = max(diffs["losses"], _state_diff(*losses))
+        (p_a, o_a), (p_b, o_b) = runs
+        for a, b in zip(p_a, p_b):
+            diffs["parameters"] = max(diffs["parameters"], _state_diff(a.detach(), b.detach()))
+        s_a, s_b = o_a.state[p_a[0]], o_b.state[p_b[0]]
+        for key in set(s_a) | set(s_b):
+            value = _state_diff(s_a.get(key), s_b.get(key)) if key in s_a and key in s_b else float("inf")
+            diffs["state"] = max(diffs["state"], value)
+    missing = sorted(set(o_a.state[p_a[0]]) ^ set(o_b.state[p_b[0]]))
+    notes = tuple(f"state {key!r} is kept by one side only" for key in missing)
+    return CrossCheck(public_name(ours), public_name(theirs), str(device), steps, diffs, atol, notes)
