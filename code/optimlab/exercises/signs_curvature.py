@@ -19,7 +19,7 @@ def rprop_step(theta, grad, prev, step_size, etas=(0.5, 1.2), step_sizes=(1e-6, 
     """Δ_t = clip(factor · Δ_{t−1}), g_t ← 0 where the sign flipped, θ_t = θ_{t−1} − sign(g_t) Δ_t."""
     eta_minus, eta_plus = etas
     s = torch.sign(grad * prev)                                        # s = sign(g_t g_{t−1})
-    factor = torch.where(s > 0, eta_plus, torch.where(s < 0, eta_minus, 1.0))
+    factor = torch.ones_like(step_size).masked_fill(s > 0, eta_plus).masked_fill(s < 0, eta_minus)
     delta = (factor * step_size).clamp(*step_sizes)                    # Δ_t
     grad = torch.where(s < 0, 0.0, grad)                               # forget a flipped gradient
     return theta - torch.sign(grad) * delta, grad, delta
@@ -28,7 +28,7 @@ def rprop_step(theta, grad, prev, step_size, etas=(0.5, 1.2), step_sizes=(1e-6, 
 def _rprop_no_zeroing(theta, grad, prev, step_size, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0)):
     eta_minus, eta_plus = etas
     s = torch.sign(grad * prev)
-    factor = torch.where(s > 0, eta_plus, torch.where(s < 0, eta_minus, 1.0))
+    factor = torch.ones_like(step_size).masked_fill(s > 0, eta_plus).masked_fill(s < 0, eta_minus)
     delta = (factor * step_size).clamp(*step_sizes)
     return theta - torch.sign(grad) * delta, grad, delta
 
@@ -85,7 +85,8 @@ def check_rprop_step(learner):
         "the step uses the old step size Δ_{t−1}: update Δ first, then step by the new one": _rprop_old_step_size,
         "the step goes uphill: subtract sign(g) Δ": _rprop_uphill,
     }
-    return run_cases("ex-signs-rprop", learner, rprop_step, cases, mistakes=mistakes, atol=1e-12, rtol=1e-9)
+    # float32 factors (torch.where with Python numbers) are not a mistake: tolerate their rounding
+    return run_cases("ex-signs-rprop", learner, rprop_step, cases, mistakes=mistakes, atol=1e-9, rtol=1e-6)
 
 
 # --- ex-signs-lion: one step of Lion -------------------------------------------------------------
