@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import torch
 
-from ._base import Optimizer, check_range, new_step_count, next_step
+from ._base import Optimizer, new_step_count, next_step
+from .adam import _check_adam_args as check_adam_args
 from .lars import trust_ratio
 from .moments import bias_correction, ewma_, ewma_sq_
 
@@ -44,14 +45,8 @@ class LAMB(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-6, weight_decay: float = 0.0, *, maximize: bool = False):
-        check_range("lr", lr, 0.0)
-        check_range("eps", eps, 0.0)
-        if len(betas) != 2:
-            raise ValueError(f"Invalid betas: {betas!r} (expected a pair (beta1, beta2))")
-        check_range("betas[0]", betas[0], 0.0, 1.0)
-        check_range("betas[1]", betas[1], 0.0, 1.0)
-        check_range("weight_decay", weight_decay, 0.0)
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, maximize=maximize)
+        betas = check_adam_args(lr, betas, eps, weight_decay)   # Adam's rules for lr, betas, eps, λ
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
 
     def init_state(self, param, group):

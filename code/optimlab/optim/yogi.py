@@ -37,6 +37,7 @@ from __future__ import annotations
 import torch
 
 from ._base import Optimizer, check_range, new_step_count, next_step
+from .adam import _check_adam_args as check_adam_args
 from .adam import bias_corrected_step_
 from .moments import ewma_
 
@@ -53,15 +54,9 @@ class Yogi(Optimizer):
     def __init__(self, params, lr: float = 1e-2, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-3, initial_accumulator: float = 1e-6, weight_decay: float = 0.0, *,
                  maximize: bool = False):
-        check_range("lr", lr, 0.0)
-        check_range("eps", eps, 0.0)
-        if len(betas) != 2:
-            raise ValueError(f"Invalid betas: {betas!r} (expected a pair (beta1, beta2))")
-        check_range("betas[0]", betas[0], 0.0, 1.0)
-        check_range("betas[1]", betas[1], 0.0, 1.0)
+        betas = check_adam_args(lr, betas, eps, weight_decay)   # Adam's rules for lr, betas, eps, λ
         check_range("initial_accumulator", initial_accumulator, 0.0)
-        check_range("weight_decay", weight_decay, 0.0)
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps,
                                       initial_accumulator=initial_accumulator,
                                       weight_decay=weight_decay, maximize=maximize))
 
