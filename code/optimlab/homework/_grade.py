@@ -25,6 +25,7 @@ import concurrent.futures
 import dataclasses
 import importlib.util
 import json
+import multiprocessing
 import os
 import secrets
 import signal
@@ -407,7 +408,7 @@ def grade_many(paths, *, jobs: int = 1, on_done=None, **options) -> list[Submiss
     paths = list(paths)
     if options.get("sandbox", True):
         _sandbox.check_available()
-    all_checks()  # import every chapter's checks (and torch) once, before the workers fork
+    all_checks()  # import every chapter's checks (and torch): a bad check module fails here, once
     if jobs <= 1 or len(paths) <= 1:
         grades = []
         for path in paths:
@@ -416,7 +417,10 @@ def grade_many(paths, *, jobs: int = 1, on_done=None, **options) -> list[Submiss
                 on_done(grades[-1])
         return grades
     grades: list[SubmissionGrade | None] = [None] * len(paths)
-    with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
+    # Fresh worker processes (spawn), not forks: a fork of a process whose torch already runs
+    # thread pools can deadlock in the child (seen when grading from a process that trained).
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(paths)), mp_context=context) as pool:
         futures = {pool.submit(grade_notebook, path, **options): index for index, path in enumerate(paths)}
         for future in concurrent.futures.as_completed(futures):
             index = futures[future]
