@@ -64,6 +64,18 @@ def test_softmax_regression_hessian_in_closed_form_equals_autograd():
     assert problem.n == 3 * 6                                           # classes × (features + bias)
 
 
+def test_softmax_regression_is_flat_only_along_a_common_bias_shift():
+    problem = sc.softmax_regression(small_split(), weight_decay=0.1)
+    w = torch.randn(problem.n, generator=torch.Generator().manual_seed(1), dtype=F64)
+    shift = torch.zeros(3, 6, dtype=F64)
+    shift[:, -1] = 1.0                                                  # every class bias + 1
+    shift = shift.reshape(-1)
+    assert float(problem.loss(w + 2 * shift)) == pytest.approx(float(problem.loss(w)), abs=1e-14)
+    eigenvalues, vectors = torch.linalg.eigh(problem.hessian(w))
+    assert eigenvalues[0].abs() < 1e-12 and eigenvalues[1] > 1e-3      # one flat direction, no more
+    assert abs(float(vectors[:, 0].dot(shift))) == pytest.approx(float(shift.norm()), rel=1e-9)
+
+
 def test_newton_solves_a_quadratic_in_one_step():
     problem, w_star, f_star = quadratic_problem(5)
     run = sc.newton(problem, iterations=1, line_search=False)

@@ -89,7 +89,8 @@ def softmax_regression(data, weight_decay: float = 1e-3) -> FlatProblem:
     """Multinomial logistic regression on ``data`` (a :class:`~optimlab.data.Split` with class labels),
     with a bias per class and the penalty ``weight_decay / 2 · ‖W‖²``; starts from ``w = 0``.
 
-    The loss is convex, and strictly convex with ``weight_decay > 0``: it has one minimiser.
+    The loss is convex. With ``weight_decay > 0`` its minimum is attained, at one ``W``; the biases are
+    fixed only up to a common shift (it changes no probability), so the Hessian is singular along it.
     """
     x = torch.cat([data.x_train.to(DTYPE), torch.ones(len(data.x_train), 1, dtype=DTYPE)], dim=1)
     y = data.y_train

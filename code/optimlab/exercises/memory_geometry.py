@@ -50,8 +50,8 @@ def check_factored(learner):
         Case("1 × 5 (a single row)", (rand(1, 5),)),
     ]
     mistakes = {
-        "these are sums, not means: with sums R C / mean(R) is n times too large (divide by sum(R) "
-        "or use means throughout)": _sums,
+        "these are sums, not means: with sums R C / mean(R) is m times too large, m the number of rows "
+        "(divide by sum(R) or use means throughout)": _sums,
         "the normaliser is missing: R C must be divided by mean_i(R), the mean of the whole matrix": _not_normalised,
         "divide by the mean of R (the mean of all entries), not by the sum of C": _divided_by_column_sum,
         "the factors average √v, not v: Adafactor factors the second moment itself": _square_root_estimate,
