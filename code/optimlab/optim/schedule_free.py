@@ -15,8 +15,9 @@ Three sequences share one parameter tensor's worth of memory each::
         c_{t+1} ← w_t / Σ_{s≤t} w_s,  w_t = t^r · (max_{s≤t} γ_s)^p
         x_{t+1} ← (1 − c_{t+1}) x_t + c_{t+1} z_{t+1}  the slow one: a running average of z
 
-``x`` is the point to evaluate and keep: with r = 0 and no warmup it is the plain average of
-the z's (Polyak–Ruppert averaging). ``y`` interpolates between them, and β plays the role of
+``x`` is the point to evaluate and keep: with r = 0 and no warmup c_{t+1} = 1/t, so after the
+first step x = z_2 and x_{t+1} is the plain average of z_2, ..., z_{t+1} (Polyak–Ruppert
+averaging; the start x_1 drops out). ``y`` interpolates between them, and β plays the role of
 momentum: with β = 0 the method is SGD on z with an averaged x; β = 0.9 is the default.
 
 The parameter tensor holds y while training and x while evaluating, and ``z`` is kept in the
