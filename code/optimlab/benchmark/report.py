@@ -1,0 +1,164 @@
+"""Tables and figures of a study (``python -m optimlab.benchmark report DIR``).
+
+Every method keeps one line style everywhere: Part II's methods in the book's eight colours with
+solid lines, Part IV's with dashed (and one dotted) lines, so seventeen methods stay apart.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .protocol import best_trial, load_study
+from .spaces import OPTIMIZERS
+from .stats import (TAU_MAX, bootstrap_ci, profile, profile_score, ratios, sensitivity, summarize,
+                    times_to_target)
+from .workloads import WORKLOADS
+
+__all__ = ["STYLES", "results_table", "steps_table", "scores", "plot_profiles", "plot_errors",
+           "plot_sensitivity", "write_report"]
+
+
+def _styles() -> dict:
+    from ..plots import COLORS
+    styles, counts = {}, {"II": 0, "IV": 0}
+    for name, spec in OPTIMIZERS.items():
+        i = counts[spec.part]
+        counts[spec.part] += 1
+        ls = "-" if spec.part == "II" else ("--" if i < len(COLORS) else ":")
+        styles[name] = {"color": COLORS[i % len(COLORS)], "ls": ls}
+    return styles
+
+
+STYLES = _styles()
+
+
+def _fmt_steps(v) -> str:
+    return "never" if not math.isfinite(v) else f"{v:.0f}"
+
+
+def results_table(groups: dict, workload: str, optimizers=None) -> list[dict]:
+    """One row per optimizer: best hyperparameters, the seeds' final error (mean and 95 % bootstrap
+    interval), the median steps to the target with its interval, how many seeds reached it, and the
+    final error at torch's defaults."""
+    rows = []
+    for o in optimizers or OPTIMIZERS:
+        g = groups.get((workload, o))
+        if not g or not g["seed"]:
+            continue
+        errors = [t["final_error"] for t in g["seed"]]
+        steps = [math.inf if t["steps_to_target"] is None else t["steps_to_target"] for t in g["seed"]]
+        rows.append({
+            "optimizer": o, "hparams": best_trial(g["tune"])["hparams"],
+            "error": float(np.mean(errors)), "error_ci": bootstrap_ci(errors),
+            "steps": float(np.median(steps)) if sum(map(math.isfinite, steps)) * 2 > len(steps)
+            else math.inf,
+            "steps_ci": bootstrap_ci(steps, np.median),
+            "reached": sum(map(math.isfinite, steps)), "seeds": len(steps),
+            "default_error": g["default"][0]["final_error"] if g["default"] else math.nan,
+        })
+    return rows
+
+
+def steps_table(groups: dict, workloads=None) -> str:
+    """Median steps to the target over the seeds, one column per workload (76 characters wide)."""
+    workloads = list(workloads or WORKLOADS)
+    times = times_to_target(groups)
+    lines = [f"{'optimizer':<21}" + "".join(f"{w:>11}" for w in workloads)]
+    for o in OPTIMIZERS:
+        if o in times:
+            lines.append(f"{OPTIMIZERS[o].label:<21}" +
+                         "".join(f"{_fmt_steps(times[o].get(w, math.inf)):>11}" for w in workloads))
+    return "\n".join(lines)
+
+
+def scores(groups: dict, key: str = "steps_to_target", tau_max: float = TAU_MAX) -> dict:
+    """AlgoPerf score of each optimizer, from the median steps (or seconds) to the target."""
+    r = ratios(times_to_target(groups, key))
+    return {o: profile_score(r[o], tau_max) for o in r}
+
+
+def plot_profiles(groups: dict, optimizers, ax, key: str = "steps_to_target",
+                  tau_max: float = TAU_MAX):
+    """Performance profiles ρ(τ) of ``optimizers`` (ratios against the fastest of all methods)."""
+    r = ratios(times_to_target(groups, key))
+    taus = np.linspace(1.0, tau_max, 301)
+    for o in optimizers:
+        ax.step(taus, profile(r[o], taus), where="post", label=OPTIMIZERS[o].label, **STYLES[o])
+    ax.set(xlabel="τ (times the fastest)", ylabel="share of workloads ρ(τ)", xlim=(1, tau_max),
+           ylim=(-0.03, 1.03))
+    return ax
+
+
+def plot_errors(groups: dict, workload: str, ax, optimizers=None):
+    """Final validation error of each optimizer: mean over seeds and 95 % bootstrap interval (bar),
+    and the error at torch's defaults (open circle)."""
+    rows = results_table(groups, workload, optimizers)
+    for i, row in enumerate(rows):
+        st = STYLES[row["optimizer"]]
+        lo, hi = row["error_ci"]
+        ax.plot([lo, hi], [i, i], color=st["color"], lw=3, solid_capstyle="butt")
+        ax.plot(row["error"], i, "o", color=st["color"], ms=5)
+        ax.plot(min(row["default_error"], 1.0), i, "o", mfc="none", color=st["color"], ms=6)
+    ax.axvline(WORKLOADS[workload].target, color="0.4", lw=0.8, ls="--")
+    ax.set_yticks(range(len(rows)), [OPTIMIZERS[r["optimizer"]].label for r in rows])
+    ax.invert_yaxis()
+    ax.set(title=workload, xscale="log")
+    return ax
+
+
+def plot_sensitivity(groups: dict, workload: str, optimizers, ax):
+    """Final validation error of every tuning trial against its learning rate."""
+    for o in optimizers:
+        s = sensitivity(groups, workload, o)
+        ax.plot(s["values"], np.minimum(s["final_error"], 1.0), marker="o", ms=4,
+                label=OPTIMIZERS[o].label, **STYLES[o])
+    ax.axhline(WORKLOADS[workload].target, color="0.4", lw=0.8, ls="--")
+    ax.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="final validation error",
+           title=workload)
+    return ax
+
+
+def write_report(out, figures=None) -> str:
+    """Write the figures of the study in ``out`` and return its tables as text."""
+    from .. import plots
+    study = load_study(out)
+    groups = summarize(study["trials"])
+    workloads = [w for w in WORKLOADS if any(k[0] == w for k in groups)]
+    figures = Path(figures or Path(out) / "figures")
+    figures.mkdir(parents=True, exist_ok=True)
+    text = [f"study: {study['meta'].get('environment', {}).get('command', '?')}", "",
+            "median steps to the target over the seeds", steps_table(groups, workloads), ""]
+    for key in ("steps_to_target", "seconds_to_target"):
+        sc = sorted(scores(groups, key).items(), key=lambda kv: -kv[1])
+        text.append(f"AlgoPerf score from {key.replace('_', ' ')} (τ in [1, {TAU_MAX:g}])")
+        text += [f"  {OPTIMIZERS[o].label:<22}{s:.3f}" for o, s in sc]
+        text.append("")
+    for w in workloads:
+        text.append(f"{w}: final validation error, mean [95 % CI] over seeds; default")
+        for row in results_table(groups, w):
+            lo, hi = row["error_ci"]
+            text.append(f"  {OPTIMIZERS[row['optimizer']].label:<22}{row['error']:.3f} "
+                        f"[{lo:.3f}, {hi:.3f}]  {row['reached']}/{row['seeds']} reached  "
+                        f"default {row['default_error']:.3f}")
+        text.append("")
+    part2 = [o for o in OPTIMIZERS if OPTIMIZERS[o].part == "II"]
+    part4 = [o for o in OPTIMIZERS if OPTIMIZERS[o].part == "IV"]
+    fig, axes = plots.subplots(1, 2, figsize=(plots.BOOK_WIDTH, 3.6), sharey=True)
+    plot_profiles(groups, part2, axes[0])
+    plot_profiles(groups, part4, axes[1])
+    for ax in axes:
+        ax.legend(loc="lower right")
+    fig.savefig(figures / "profiles.png")
+    fig, axes = plots.subplots(2, 2, figsize=(plots.BOOK_WIDTH, 9))
+    for ax, w in zip(axes.flat, workloads):
+        plot_errors(groups, w, ax)
+    fig.savefig(figures / "errors.png")
+    fig, axes = plots.subplots(2, 2, figsize=(plots.BOOK_WIDTH, 6))
+    for ax, w in zip(axes.flat, workloads):
+        plot_sensitivity(groups, w, ["momentum", "adam", "adamw", "lion"], ax)
+    fig.savefig(figures / "sensitivity.png")
+    text.append(f"figures in {figures}")
+    return "\n".join(text)
