@@ -98,26 +98,32 @@ def environment(argv: list[str] | None = None) -> dict:
     }
 
 
-def _execute(jobs, out, jobs_n, progress, desc):
-    todo = [j for j in jobs if _read(trial_path(out, j[0], j[1], j[4], j[5])) is None]
+def _done(out, job) -> bool:
+    """A trial is done when its file exists and holds the same hyperparameters and seed (a trial
+    whose search space or best trial has changed since is run again)."""
+    record = _read(trial_path(out, job[0], job[1], job[4], job[5]))
+    return record is not None and record["hparams"] == job[2] and record["seed"] == job[3]
+
+
+def _execute(jobs, out, pool, progress, desc):
+    todo = [j for j in jobs if not _done(out, j)]
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc=desc, unit="trial")
-    if jobs_n <= 1:
+    if pool is None:
         for job in todo:
             _write(trial_path(out, job[0], job[1], job[4], job[5]), run_trial(*job))
             if bar:
                 bar.update()
     else:
-        with ProcessPoolExecutor(jobs_n) as pool:
-            futures = [pool.submit(run_trial, *job) for job in todo]
-            for future in as_completed(futures):
-                record = future.result()
-                _write(trial_path(out, record["workload"], record["optimizer"], record["kind"],
-                                  record["index"]), record)
-                if bar:
-                    bar.update()
+        futures = [pool.submit(run_trial, *job) for job in todo]
+        for future in as_completed(futures):
+            record = future.result()
+            _write(trial_path(out, record["workload"], record["optimizer"], record["kind"],
+                              record["index"]), record)
+            if bar:
+                bar.update()
     if bar:
         bar.close()
     return len(todo)
@@ -144,20 +150,22 @@ def run_study(out, workloads, optimizers, budget: int, seeds: int, jobs: int = 1
     meta = _read(meta_path) or {}
     meta.update({"config": config, "environment": environment(argv)})
     _write(meta_path, meta)
-    tuning = [j for w in workloads for o in optimizers for j in plan_tuning(w, o, budget)]
-    ran_tuning = _execute(tuning, out, jobs, progress, "tune")
-    reruns = []
-    for w in workloads:
-        for o in optimizers:
-            best = best_trial([_read(trial_path(out, *j[:2], j[4], j[5]))
-                               for j in plan_tuning(w, o, budget)])
-            reruns += [(w, o, best["hparams"], s, "seed", s) for s in range(1, seeds + 1)]
-    stale = [j for j in reruns if (r := _read(trial_path(out, j[0], j[1], j[4], j[5]))) is not None
-             and r["hparams"] != j[2]]
-    for j in stale:                                  # the best trial changed (e.g. a larger budget)
-        trial_path(out, j[0], j[1], j[4], j[5]).unlink()
-    ran_seeds = _execute(reruns, out, jobs, progress, "seeds")
-    return {"tune": ran_tuning, "seed": ran_seeds}
+    ran = {"tune": 0, "seed": 0}
+    pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    try:
+        for w in workloads:                          # workload by workload: finished ones are whole
+            tuning = [j for o in optimizers for j in plan_tuning(w, o, budget)]
+            ran["tune"] += _execute(tuning, out, pool, progress, f"{w}: tune")
+            reruns = []
+            for o in optimizers:
+                best = best_trial([_read(trial_path(out, *j[:2], j[4], j[5]))
+                                   for j in plan_tuning(w, o, budget)])
+                reruns += [(w, o, best["hparams"], s, "seed", s) for s in range(1, seeds + 1)]
+            ran["seed"] += _execute(reruns, out, pool, progress, f"{w}: seeds")
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return ran
 
 
 def load_study(out) -> dict:

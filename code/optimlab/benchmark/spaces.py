@@ -3,7 +3,8 @@
 Each optimizer has one search space, the same for every workload (as in AlgoPerf's external tuning):
 the learning rate on a log scale over three to four decades around the values the literature uses,
 and, for the methods whose standard form has decoupled weight decay (AdamW, Lion, Schedule-Free
-AdamW), the decay on a log scale too. Every other hyperparameter stays at torch's default. A trial
+AdamW), the decay λ on a log scale from 0.01 to 10 (torch multiplies it by the learning rate, so
+the shrink per step ηλ spans 1e-6 to 1). Every other hyperparameter stays at torch's default. A trial
 is a point of the space, drawn by a Halton sequence: the points fill the space evenly, and the
 draw is a pure function of the trial's index, so the same budget always gives the same trials.
 """
@@ -110,19 +111,19 @@ OPTIMIZERS = {s.name: s for s in [
     _spec("rmsprop", "RMSprop", optim.RMSprop, {"lr": (1e-4, 1e-1)}, {"lr": 1e-2}),
     _spec("adadelta", "Adadelta", optim.Adadelta, {"lr": (0.1, 100.0)}, {"lr": 1.0}),
     _spec("adam", "Adam", optim.Adam, {"lr": (1e-4, 1e-1)}, {"lr": 1e-3}),
-    _spec("adamw", "AdamW", optim.AdamW, {"lr": (1e-4, 1e-1), "weight_decay": (1e-3, 1.0)},
+    _spec("adamw", "AdamW", optim.AdamW, {"lr": (1e-4, 1e-1), "weight_decay": (1e-2, 10.0)},
           {"lr": 1e-3, "weight_decay": 1e-2}),
     _spec("adamax", "Adamax", optim.Adamax, {"lr": (1e-4, 1e-1)}, {"lr": 2e-3}, part="IV"),
     _spec("nadam", "NAdam", optim.NAdam, {"lr": (1e-4, 1e-1)}, {"lr": 2e-3}, part="IV"),
     _spec("radam", "RAdam", optim.RAdam, {"lr": (1e-4, 1e-1)}, {"lr": 1e-3}, part="IV"),
     _spec("yogi", "Yogi", optim.Yogi, {"lr": (1e-4, 1e-1)}, {"lr": 1e-2}, part="IV"),
-    _spec("lion", "Lion", optim.Lion, {"lr": (1e-5, 1e-2), "weight_decay": (1e-3, 1.0)},
+    _spec("lion", "Lion", optim.Lion, {"lr": (1e-5, 1e-2), "weight_decay": (1e-2, 10.0)},
           {"lr": 1e-4, "weight_decay": 0.0}, part="IV"),
     _spec("adafactor", "Adafactor", optim.Adafactor, {"lr": (1e-3, 1.0)}, {"lr": 1e-2}, part="IV"),
     Spec("muon", "Muon + AdamW", _muon, {"lr": (1e-4, 1e-1)}, {"lr": 1e-3}, part="IV"),
     _spec("sgd_sf", "SGD, schedule-free", optim.SGDScheduleFree, {"lr": (1e-2, 10.0)}, {"lr": 1.0},
           part="IV"),
     _spec("adamw_sf", "AdamW, schedule-free", optim.AdamWScheduleFree,
-          {"lr": (1e-4, 1e-1), "weight_decay": (1e-3, 1.0)}, {"lr": 2.5e-3, "weight_decay": 0.0},
+          {"lr": (1e-4, 1e-1), "weight_decay": (1e-2, 10.0)}, {"lr": 2.5e-3, "weight_decay": 0.0},
           part="IV"),
 ]}
