@@ -184,3 +184,19 @@ def test_an_interrupted_study_resumes_without_repeating_trials(tmp_path, monkeyp
     assert meta["config"]["budget"] == 2 and meta["environment"]["command"].endswith("run --test")
     assert {"platform", "cpu_count"} <= set(meta["environment"]["machine"])
     assert "torch" in meta["environment"]["versions"]
+
+
+def test_a_trial_whose_hyperparameters_changed_is_run_again(tmp_path, monkeypatch):
+    calls = []
+    real = protocol.run_trial
+    monkeypatch.setattr(protocol, "run_trial", lambda *job: calls.append(job[4:]) or real(*job))
+    args = dict(workloads=["logreg"], optimizers=["sgd"], budget=1, seeds=1, jobs=1, progress=False)
+    protocol.run_study(tmp_path, **args)
+    path = tmp_path / "trials/logreg/sgd/tune-0.json"
+    record = json.loads(path.read_text())
+    record["hparams"] = {"lr": 123.0}                     # as if the search space had changed
+    path.write_text(json.dumps(record))
+    calls.clear()
+    protocol.run_study(tmp_path, **args)
+    assert calls == [("tune", 0)]
+    assert json.loads(path.read_text())["hparams"] == spaces.sample(OPTIMIZERS["sgd"], 1)[0]

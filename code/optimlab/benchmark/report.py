@@ -18,7 +18,8 @@ from .stats import (TAU_MAX, bootstrap_ci, profile, profile_score, ratios, sensi
 from .workloads import WORKLOADS
 
 __all__ = ["STYLES", "results_table", "steps_table", "scores", "plot_profiles", "plot_errors",
-           "plot_sensitivity", "write_report"]
+           "plot_sensitivity", "workload_table", "space_table", "reach_table", "transfer_table",
+           "reproduce", "write_report"]
 
 
 def _styles() -> dict:
@@ -119,6 +120,71 @@ def plot_sensitivity(groups: dict, workload: str, optimizers, ax):
     ax.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="final validation error",
            title=workload)
     return ax
+
+
+def workload_table() -> str:
+    """The workloads: target error, step budget, batch size and what they are."""
+    lines = [f"{'workload':<9}{'target':>7}{'steps':>6}{'batch':>6}  model and data"]
+    for w in WORKLOADS.values():
+        desc = w.description if len(w.description) <= 44 else w.description[:43] + "…"
+        lines.append(f"{w.name:<9}{w.target:>7.2f}{w.steps:>6}{w.batch_size:>6}  {desc}")
+    return "\n".join(lines)
+
+
+def space_table() -> str:
+    """Each optimizer's search space (log scale) and torch's defaults of the same names."""
+    lines = [f"{'optimizer':<21}{'learning rate':>15}{'weight decay':>15}{'default lr':>12}"]
+    for spec in OPTIMIZERS.values():
+        lr = "{:.0e} – {:.0e}".format(*spec.space["lr"])
+        wd = "{:.0e} – {:.0e}".format(*spec.space["weight_decay"]) if "weight_decay" in spec.space else "–"
+        lines.append(f"{spec.label:<21}{lr:>15}{wd:>15}{spec.defaults['lr']:>12.1e}")
+    return "\n".join(lines)
+
+
+def reach_table(groups: dict, workloads=None) -> str:
+    """How many of the tuning trials (points of the search space) reached the target."""
+    workloads = list(workloads or WORKLOADS)
+    lines = [f"{'optimizer':<21}" + "".join(f"{w:>11}" for w in workloads)]
+    for o in OPTIMIZERS:
+        cells = []
+        for w in workloads:
+            s = sensitivity(groups, w, o) if (w, o) in groups else None
+            cells.append("–" if s is None else f"{sum(s['reached'])}/{len(s['reached'])}")
+        lines.append(f"{OPTIMIZERS[o].label:<21}" + "".join(f"{c:>11}" for c in cells))
+    return "\n".join(lines)
+
+
+def transfer_table(groups: dict, workloads=None) -> str:
+    """The best learning rate of each optimizer on each workload."""
+    workloads = list(workloads or WORKLOADS)
+    lines = [f"{'optimizer':<21}" + "".join(f"{w:>11}" for w in workloads)]
+    for o in OPTIMIZERS:
+        cells = [f"{best_trial(groups[(w, o)]['tune'])['hparams']['lr']:.1e}"
+                 if (w, o) in groups else "–" for w in workloads]
+        lines.append(f"{OPTIMIZERS[o].label:<21}" + "".join(f"{c:>11}" for c in cells))
+    return "\n".join(lines)
+
+
+def reproduce(groups: dict, optimizer: str, seed: int = 1, workloads=None, build=None) -> list[dict]:
+    """Run again, on this machine, the committed trial of ``optimizer``'s best hyperparameters with
+    ``seed`` on each workload; return the committed and the new final error and steps to target.
+    ``build(model, hparams)`` replaces the optimizer's own constructor (e.g. torch's twin)."""
+    import torch
+
+    from .workloads import train
+    torch.set_num_threads(1)
+    rows = []
+    for w in workloads or WORKLOADS:
+        committed = next(t for t in groups[(w, optimizer)]["seed"] if t["seed"] == seed)
+        make = build or OPTIMIZERS[optimizer].build
+        hp = committed["hparams"]
+        again = train(w, lambda model: make(model, hp), seed)
+        rows.append({"workload": w, "hparams": hp,
+                     "committed_error": committed["final_error"], "error": again["final_error"],
+                     "committed_steps": committed["steps_to_target"],
+                     "steps": again["steps_to_target"], "curve": again["valid_error"],
+                     "committed_curve": committed["valid_error"]})
+    return rows
 
 
 def write_report(out, figures=None) -> str:
