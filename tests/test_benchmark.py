@@ -184,6 +184,10 @@ def test_an_interrupted_study_resumes_without_repeating_trials(tmp_path, monkeyp
     assert meta["config"]["budget"] == 2 and meta["environment"]["command"].endswith("run --test")
     assert {"platform", "cpu_count"} <= set(meta["environment"]["machine"])
     assert "torch" in meta["environment"]["versions"]
+    from optimlab.benchmark.__main__ import main
+    assert main(["report", str(tmp_path)]) == 0                       # tables and figures
+    assert {p.name for p in (tmp_path / "figures").iterdir()} == {"profiles.png", "errors.png",
+                                                                 "sensitivity.png"}
 
 
 def test_a_trial_whose_hyperparameters_changed_is_run_again(tmp_path, monkeypatch):

@@ -34,6 +34,8 @@ def _styles() -> dict:
 
 
 STYLES = _styles()
+#: Errors are drawn on log scales; an error of 0 is drawn at this value.
+FLOOR = 3e-3
 
 
 def _fmt_steps(v) -> str:
@@ -86,7 +88,7 @@ def plot_profiles(groups: dict, optimizers, ax, key: str = "steps_to_target",
     """Performance profiles ρ(τ) of ``optimizers`` (ratios against the fastest of all methods)."""
     r = ratios(times_to_target(groups, key))
     taus = np.linspace(1.0, tau_max, 301)
-    for o in optimizers:
+    for o in [o for o in optimizers if o in r]:
         ax.step(taus, profile(r[o], taus), where="post", label=OPTIMIZERS[o].label, **STYLES[o])
     ax.set(xlabel="τ (times the fastest)", ylabel="share of workloads ρ(τ)", xlim=(1, tau_max),
            ylim=(-0.03, 1.03))
@@ -95,14 +97,14 @@ def plot_profiles(groups: dict, optimizers, ax, key: str = "steps_to_target",
 
 def plot_errors(groups: dict, workload: str, ax, optimizers=None):
     """Final validation error of each optimizer: mean over seeds and 95 % bootstrap interval (bar),
-    and the error at torch's defaults (open circle)."""
+    and the error at torch's defaults (open circle); errors below ``FLOOR`` are drawn at it."""
     rows = results_table(groups, workload, optimizers)
     for i, row in enumerate(rows):
         st = STYLES[row["optimizer"]]
-        lo, hi = row["error_ci"]
+        lo, hi = np.maximum(row["error_ci"], FLOOR)
         ax.plot([lo, hi], [i, i], color=st["color"], lw=3, solid_capstyle="butt")
-        ax.plot(row["error"], i, "o", color=st["color"], ms=5)
-        ax.plot(min(row["default_error"], 1.0), i, "o", mfc="none", color=st["color"], ms=6)
+        ax.plot(max(row["error"], FLOOR), i, "o", color=st["color"], ms=5)
+        ax.plot(np.clip(row["default_error"], FLOOR, 1.0), i, "o", mfc="none", color=st["color"], ms=6)
     ax.axvline(WORKLOADS[workload].target, color="0.4", lw=0.8, ls="--")
     ax.set_yticks(range(len(rows)), [OPTIMIZERS[r["optimizer"]].label for r in rows])
     ax.invert_yaxis()
@@ -112,9 +114,9 @@ def plot_errors(groups: dict, workload: str, ax, optimizers=None):
 
 def plot_sensitivity(groups: dict, workload: str, optimizers, ax):
     """Final validation error of every tuning trial against its learning rate."""
-    for o in optimizers:
+    for o in [o for o in optimizers if (workload, o) in groups]:
         s = sensitivity(groups, workload, o)
-        ax.plot(s["values"], np.minimum(s["final_error"], 1.0), marker="o", ms=4,
+        ax.plot(s["values"], np.clip(s["final_error"], FLOOR, 1.0), marker="o", ms=4,
                 label=OPTIMIZERS[o].label, **STYLES[o])
     ax.axhline(WORKLOADS[workload].target, color="0.4", lw=0.8, ls="--")
     ax.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="final validation error",
@@ -216,7 +218,8 @@ def write_report(out, figures=None) -> str:
     plot_profiles(groups, part2, axes[0])
     plot_profiles(groups, part4, axes[1])
     for ax in axes:
-        ax.legend(loc="lower right")
+        if ax.get_lines():
+            ax.legend(loc="lower right")
     fig.savefig(figures / "profiles.png")
     fig, axes = plots.subplots(2, 2, figsize=(plots.BOOK_WIDTH, 9))
     for ax, w in zip(axes.flat, workloads):
