@@ -1,7 +1,7 @@
 """Tables and figures of a study (``python -m optimlab.benchmark report DIR``).
 
-Every method keeps one line style everywhere: Part II's methods in the book's eight colours with
-solid lines, Part IV's with dashed (and one dotted) lines, so seventeen methods stay apart.
+Every method keeps one colour and line style everywhere (``STYLES``): Part II's methods in the
+book's eight colours with solid lines, Part IV's dashed, the two schedule-free methods dotted.
 """
 
 from __future__ import annotations
@@ -18,19 +18,30 @@ from .stats import (TAU_MAX, bootstrap_ci, profile, profile_score, ratios, sensi
 from .workloads import WORKLOADS
 
 __all__ = ["STYLES", "results_table", "steps_table", "scores", "plot_profiles", "plot_errors",
-           "plot_sensitivity", "workload_table", "space_table", "reach_table", "transfer_table",
+           "plot_sensitivity", "plain_log_labels", "workload_table", "space_table", "reach_table", "transfer_table",
            "reproduce", "write_report"]
+
+
+#: Colour (index into ``plots.COLORS``) and line style of each method: Part II solid, Part IV
+#: dashed, the two schedule-free methods dotted; the pale yellow goes to methods shown less.
+_LOOK = {"sgd": (0, "-"), "momentum": (1, "-"), "nesterov": (2, "-"), "adagrad": (3, "-"),
+         "rmsprop": (7, "-"), "adadelta": (5, "-"), "adam": (6, "-"), "adamw": (4, "-"),
+         "adamax": (7, "--"), "nadam": (1, "--"), "radam": (2, "--"), "yogi": (3, "--"),
+         "lion": (0, "--"), "adafactor": (5, "--"), "muon": (6, "--"), "sgd_sf": (0, ":"),
+         "adamw_sf": (4, ":")}
 
 
 def _styles() -> dict:
     from ..plots import COLORS
-    styles, counts = {}, {"II": 0, "IV": 0}
-    for name, spec in OPTIMIZERS.items():
-        i = counts[spec.part]
-        counts[spec.part] += 1
-        ls = "-" if spec.part == "II" else ("--" if i < len(COLORS) else ":")
-        styles[name] = {"color": COLORS[i % len(COLORS)], "ls": ls}
-    return styles
+    return {name: {"color": COLORS[i], "ls": ls} for name, (i, ls) in _LOOK.items()}
+
+
+def plain_log_labels(ax, axis: str = "y"):
+    """Label the ticks of a log axis as plain numbers (0.04, not 4 × 10⁻²)."""
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter("{x:.2g}")
+    target.set_minor_formatter("{x:.2g}")
+    return ax
 
 
 STYLES = _styles()
@@ -109,6 +120,7 @@ def plot_errors(groups: dict, workload: str, ax, optimizers=None):
     ax.set_yticks(range(len(rows)), [OPTIMIZERS[r["optimizer"]].label for r in rows])
     ax.invert_yaxis()
     ax.set(title=workload, xscale="log")
+    ax.xaxis.set_major_formatter("{x:.2g}")
     return ax
 
 
@@ -121,6 +133,8 @@ def plot_sensitivity(groups: dict, workload: str, optimizers, ax):
     ax.axhline(WORKLOADS[workload].target, color="0.4", lw=0.8, ls="--")
     ax.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="final validation error",
            title=workload)
+    ax.yaxis.set_major_formatter("{x:.2g}")
+    ax.yaxis.set_minor_formatter("")
     return ax
 
 

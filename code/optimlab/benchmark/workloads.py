@@ -96,7 +96,7 @@ WORKLOADS = {w.name: w for w in [
              target=0.06, steps=200),
     Workload("mlp", "MLP 64-64-10 on the digits", _digits_flat, _mlp, target=0.04, steps=200),
     Workload("cnn", "small CNN on the 8×8 digit images", _digits_images, _cnn, target=0.05, steps=200),
-    Workload("modular", "embeddings + MLP on (a + b) mod 23, 80 % train",
+    Workload("modular", "embeddings + MLP on (a + b) mod 23",
              modular_addition, PairEmbedding, target=0.10, steps=500),
 ]}
 
