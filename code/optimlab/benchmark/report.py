@@ -38,9 +38,15 @@ def _styles() -> dict:
 
 def plain_log_labels(ax, axis: str = "y"):
     """Label the ticks of a log axis as plain numbers (0.04, not 4 × 10⁻²)."""
+    from matplotlib.ticker import FuncFormatter
+
+    def minor(x, _pos):                      # label 2, 3 and 5 of each decade, not all eight
+        lead = x / 10 ** math.floor(math.log10(x)) if x > 0 else 0
+        return f"{x:.2g}" if round(lead) in (2, 3, 5) else ""
+
     target = ax.yaxis if axis == "y" else ax.xaxis
     target.set_major_formatter("{x:.2g}")
-    target.set_minor_formatter("{x:.2g}")
+    target.set_minor_formatter(FuncFormatter(minor))
     return ax
 
 
