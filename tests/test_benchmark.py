@@ -204,3 +204,13 @@ def test_a_trial_whose_hyperparameters_changed_is_run_again(tmp_path, monkeypatc
     protocol.run_study(tmp_path, **args)
     assert calls == [("tune", 0)]
     assert json.loads(path.read_text())["hparams"] == spaces.sample(OPTIMIZERS["sgd"], 1)[0]
+
+
+def test_packaged_snapshot_is_the_committed_study():
+    """The chapter reads the snapshot packed with optimlab; it must be the study folder's content
+    (after a new study: ``optimlab.benchmark.protocol.save_snapshot("benchmark_results")``)."""
+    from pathlib import Path
+
+    from optimlab.benchmark.protocol import load_study
+    folder = Path(__file__).resolve().parents[1] / "benchmark_results"
+    assert load_study() == load_study(folder)

@@ -21,13 +21,15 @@ import os
 import platform
 import subprocess
 import sys
+import gzip
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from .spaces import OPTIMIZERS, sample
 from .workloads import WORKLOADS, train
 
-__all__ = ["trial_path", "run_trial", "plan_tuning", "best_trial", "run_study", "load_study",
+__all__ = ["trial_path", "run_trial", "plan_tuning", "best_trial", "run_study", "load_study", "save_snapshot",
            "environment"]
 
 
@@ -151,7 +153,8 @@ def run_study(out, workloads, optimizers, budget: int, seeds: int, jobs: int = 1
     meta.update({"config": config, "environment": environment(argv)})
     _write(meta_path, meta)
     ran = {"tune": 0, "seed": 0}
-    pool = ProcessPoolExecutor(jobs) if jobs > 1 else None
+    # spawned workers: a fork of a process running torch thread pools can deadlock
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) if jobs > 1 else None
     try:
         for w in workloads:                          # workload by workload: finished ones are whole
             tuning = [j for o in optimizers for j in plan_tuning(w, o, budget)]
@@ -168,8 +171,25 @@ def run_study(out, workloads, optimizers, budget: int, seeds: int, jobs: int = 1
     return ran
 
 
-def load_study(out) -> dict:
-    """``{"meta": study.json, "trials": [record, ...]}`` of a study folder."""
+#: The committed study, packed into the package so that a chapter can read it wherever the package
+#: is installed (on Colab too); ``save_snapshot`` writes it from the study folder.
+SNAPSHOT = Path(__file__).with_name("study.json.gz")
+
+
+def load_study(out=None) -> dict:
+    """``{"meta": study.json, "trials": [record, ...]}`` of a study folder, or of the packaged
+    snapshot of the committed study when ``out`` is None."""
+    if out is None:
+        with gzip.open(SNAPSHOT, "rt") as f:
+            return json.load(f)
     out = Path(out)
     trials = [json.loads(p.read_text()) for p in sorted((out / "trials").glob("*/*/*.json"))]
     return {"meta": _read(out / "study.json") or {}, "trials": trials}
+
+
+def save_snapshot(out, path=SNAPSHOT) -> Path:
+    """Pack the study folder ``out`` into one gzipped JSON file (by default the packaged snapshot)."""
+    study = load_study(out)
+    with gzip.GzipFile(path, "wb", mtime=0) as f:       # mtime 0: the same study gives the same bytes
+        f.write(json.dumps(study, sort_keys=True).encode())
+    return Path(path)
