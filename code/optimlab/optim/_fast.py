@@ -41,6 +41,10 @@ import torch
 
 __all__ = ["TensorList", "foreach_update", "fused_update", "check_fused_possible"]
 
+# The torch.compile backend of fused=True: Inductor generates the fused kernels. (A test may
+# switch to "aot_eager", which traces the same graph without generating code.)
+FUSED_BACKEND = "inductor"
+
 
 def _common(values, what):
     """The single value of a list whose entries must agree (a dtype, a step count, ...)."""
@@ -139,6 +143,18 @@ class TensorList:
     def __bool__(self):
         raise TypeError("a TensorList has no truth value: this rule branches on the value of a "
                         "tensor, which a multi-tensor step cannot batch; use foreach=False")
+
+    def __gt__(self, other):
+        return self._call("gt", other)
+
+    def __ge__(self, other):
+        return self._call("ge", other)
+
+    def __lt__(self, other):
+        return self._call("lt", other)
+
+    def __le__(self, other):
+        return self._call("le", other)
 
     def __neg__(self):
         return self._call("neg")
@@ -272,7 +288,7 @@ def _new_compiled_step():
     optimizer gets its own: two optimizers do not evict each other's graphs.
     """
     fn = types.FunctionType(_apply_all.__code__.replace(), _apply_all.__globals__, "fused_step")
-    return torch.compile(fn, fullgraph=True)
+    return torch.compile(fn, backend=FUSED_BACKEND, fullgraph=True)
 
 
 def fused_update(optimizer, fused_groups):
