@@ -296,7 +296,9 @@ def fused_update(optimizer, fused_groups):
     compiled = optimizer.__dict__.get("_compiled_fused_step")
     if compiled is None:
         compiled = optimizer.__dict__["_compiled_fused_step"] = _new_compiled_step()
-    batches = [(group, [(param, grad, state) for param, grad, state, *_ in work])
+    # detached: the same memory, without requires_grad; the compiled graph then updates the
+    # parameters in place inside its kernels instead of copying the results back afterwards
+    batches = [(group, [(param.detach(), grad, state) for param, grad, state, *_ in work])
                for group, work in fused_groups]
     compiled(optimizer.update, batches)
 
