@@ -288,7 +288,16 @@ def _new_compiled_step():
     optimizer gets its own: two optimizers do not evict each other's graphs.
     """
     fn = types.FunctionType(_apply_all.__code__.replace(), _apply_all.__globals__, "fused_step")
-    return torch.compile(fn, backend=FUSED_BACKEND, fullgraph=True)
+    if FUSED_BACKEND != "inductor":
+        return torch.compile(fn, backend=FUSED_BACKEND, fullgraph=True)
+    # Inductor inlines a 0-d computation into every kernel that reads it: the rule's scalar
+    # arithmetic on t (β**t, its square root, the step size) would then be redone for every
+    # vector of every parameter, with libm calls the C++ compiler may not hoist out of the loop
+    # (ten times slower than the memory traffic for Adam). Realizing every computed value lets
+    # that arithmetic run once, in its own tiny kernel; the per-element chain is still fused
+    # into one loop per parameter by the scheduler.
+    return torch.compile(fn, backend=FUSED_BACKEND, fullgraph=True,
+                         options={"realize_opcount_threshold": 0})
 
 
 def fused_update(optimizer, fused_groups):
