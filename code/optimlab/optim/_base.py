@@ -9,9 +9,17 @@ schedulers rely on -- lives here or in :class:`torch.optim.Optimizer`, which thi
 extends.
 
 Parameter groups hold exactly the keys torch's optimizer of the same name holds, including
-its implementation flags (``foreach``, ``fused``, ...) with their "off" values, so that
-checkpoints move freely between ``optimlab.optim.X`` and ``torch.optim.X`` in both
-directions.
+its implementation flags (``foreach``, ``fused``, ...), so that checkpoints move freely
+between ``optimlab.optim.X`` and ``torch.optim.X`` in both directions. ``foreach=True`` and
+``fused=True`` select this package's own fast paths, derived from the same ``update``
+(:mod:`optimlab.optim._fast`); ``capturable`` and ``differentiable`` are refused. A checkpoint
+from torch < 1.12, whose ``step`` is a plain number, is converted on load, as torch does.
+
+The contract with ``torch.compile``: ``update`` reads the step count through
+:func:`next_step`, never with ``.item()``, so that a compiled step is one graph whose scalar
+arithmetic is traced on tensors. (With ``.item()`` dynamo broke the graph there, recompiled
+for every new count until it made t a dynamic float, and Inductor then kept Adam's step size
+``lr / (1 − β1ᵗ)`` of t = 2 for every later step: fast and wrong.)
 """
 
 from __future__ import annotations
