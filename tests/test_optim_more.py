@@ -413,13 +413,17 @@ def test_defaults_and_group_keys_match_torch(name):
 
 @pytest.mark.parametrize("name", DENSE)
 def test_implementation_flags_refused_when_truthy_accepted_when_off(name):
+    """foreach and fused (our own fast paths) are accepted; capturable and differentiable are refused."""
     our_cls, _ = pair(name)
     flags = [p for p in inspect.signature(our_cls.__init__).parameters
              if p in ("foreach", "fused", "capturable", "differentiable")]
     assert flags
     for flag in flags:
-        with pytest.raises(ValueError, match=flag):
-            our_cls(make_params(shapes=[(2,)]), **{flag: True})
+        if flag in ("foreach", "fused"):
+            assert our_cls(make_params(shapes=[(2,)]), **{flag: True}).param_groups[0][flag] is True
+        else:
+            with pytest.raises(ValueError, match=flag):
+                our_cls(make_params(shapes=[(2,)]), **{flag: True})
         for off in (False, None):
             assert our_cls(make_params(shapes=[(2,)]), **{flag: off}).param_groups[0][flag] is off
 

@@ -154,6 +154,8 @@ class Optimizer(torch.optim.Optimizer):
     """
 
     supports_sparse_grad = False
+    supports_complex = True   # complex parameters are updated as real views (False: refused, as torch's Muon)
+    tensor_step = True        # state["step"] is a tensor (False: a plain int, as torch's SparseAdam keeps it)
 
     def __init__(self, params, defaults: dict, implementation_flags: dict | None = None):
         flags = dict(implementation_flags or {})
@@ -182,7 +184,8 @@ class Optimizer(torch.optim.Optimizer):
             # torch < 1.12 saved the step count as a plain number; torch converts it on load
             for param in group["params"]:
                 param_state = self.state.get(param)
-                if param_state and "step" in param_state and not torch.is_tensor(param_state["step"]):
+                if (self.tensor_step and param_state and "step" in param_state
+                        and not torch.is_tensor(param_state["step"])):
                     param_state["step"] = as_step_tensor(param_state["step"], param, group)
 
     def init_state(self, param: torch.Tensor, group: dict) -> dict:
@@ -228,6 +231,8 @@ class Optimizer(torch.optim.Optimizer):
                     continue
                 if grad.is_sparse and not sparse_ok:
                     raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+                if param.is_complex() and not self.supports_complex:
+                    raise RuntimeError(f"{type(self).__name__} does not support complex parameters")
                 state = states.get(param)
                 if state:
                     new = False

@@ -77,6 +77,8 @@ def mean_sq(g: torch.Tensor, dim: int) -> torch.Tensor:
 class Adafactor(Optimizer):
     """Adafactor with factored second moments and a relative step; a drop-in for ``torch.optim.Adafactor``."""
 
+    supports_complex = False  # torch refuses complex parameters too
+
     def __init__(self, params, lr: float = 1e-2, beta2_decay: float = -0.8,
                  eps: tuple[float | None, float] = (None, 1e-3), d: float = 1.0,
                  weight_decay: float = 0.0, *, foreach: bool | None = None, maximize: bool = False):
@@ -99,9 +101,6 @@ class Adafactor(Optimizer):
         else:
             state["variance"] = torch.zeros_like(param)                                 # V_0 = 0
         return state
-
-    def _update_as_real(self, param, grad, state, group):
-        raise RuntimeError("Adafactor does not support complex parameters")
 
     def update(self, param, grad, state, group):
         lr, c, (eps1, eps2), d, lam = (group["lr"], group["beta2_decay"], group["eps"], group["d"],

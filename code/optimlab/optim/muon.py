@@ -107,6 +107,7 @@ class Muon(Optimizer):
     """Muon for 2-D parameters (momentum + Newton–Schulz orthogonalisation); a drop-in for ``torch.optim.Muon``."""
 
     ns_dtype: torch.dtype | None = torch.bfloat16  # dtype of the Newton–Schulz iteration; None: the parameter's
+    supports_complex = False                        # torch refuses complex parameters too
 
     def __init__(self, params, lr: float = 1e-3, weight_decay: float = 0.1, momentum: float = 0.95,
                  nesterov: bool = True, ns_coefficients: tuple[float, float, float] = NS_COEFFICIENTS,
@@ -129,9 +130,6 @@ class Muon(Optimizer):
 
     def init_state(self, param, group):
         return {"momentum_buffer": torch.zeros_like(param)}            # b_0 = 0
-
-    def _update_as_real(self, param, grad, state, group):
-        raise RuntimeError("Muon does not support complex parameters")
 
     def update(self, param, grad, state, group):
         lr, lam, mu = group["lr"], group["weight_decay"], group["momentum"]

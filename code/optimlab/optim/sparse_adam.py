@@ -46,6 +46,7 @@ class SparseAdam(Optimizer):
     """Adam on the rows of sparse gradients; a drop-in for ``torch.optim.SparseAdam``."""
 
     supports_sparse_grad = True
+    tensor_step = False       # torch keeps this step count as a plain int
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, maximize: bool = False):
