@@ -11,6 +11,8 @@ smaller case per optimizer in float32. No ``aten::_fused_*`` kernel of torch may
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
 
@@ -242,3 +244,39 @@ def test_tensor_list_batches_methods_and_falls_back_per_tensor():
         _ = x.shape
     with pytest.raises(TypeError, match="no truth value"):
         bool(x > 1.0)
+
+
+# ---------------------------------------------------------------- every optimizer with a foreach argument
+
+def _foreach_names():
+    import optimlab.optim as all_ours
+    names = []
+    for name in all_ours.__all__:
+        cls = getattr(all_ours, name)
+        if (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer) and name not in ("Optimizer", "LBFGS")
+                and "foreach" in inspect.signature(cls.__init__).parameters):
+            names.append(name)
+    return names
+
+
+@pytest.mark.parametrize("name", _foreach_names())
+def test_foreach_equals_the_loop_for_every_optimizer(name):
+    """Every optimizer that takes foreach (as torch's twin does) gives the loop's numbers with it."""
+    import optimlab.optim as all_ours
+    cls = getattr(all_ours, name)
+    gen = torch.Generator().manual_seed(0)
+    shapes = [(4, 3), (5, 3)] if name == "Muon" else [(4, 3), (5, 3), (3,), ()]
+    start = [torch.randn(s, generator=gen, dtype=torch.float64) for s in shapes]
+    grads = [[torch.randn(s, generator=gen, dtype=torch.float64) for s in shapes] for _ in range(6)]
+    runs = []
+    for foreach in (False, True):
+        params = [torch.nn.Parameter(x.clone()) for x in start]
+        opt = cls(params, foreach=foreach)
+        for step_grads in grads:
+            for p, g in zip(params, step_grads):
+                p.grad = g.clone()
+            opt.step()
+        runs.append(params)
+    assert any(not torch.equal(p.detach(), x) for p, x in zip(runs[0], start))
+    for a, b in zip(*runs):
+        torch.testing.assert_close(a.detach(), b.detach(), rtol=0, atol=1e-12)

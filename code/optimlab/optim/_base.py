@@ -156,6 +156,7 @@ class Optimizer(torch.optim.Optimizer):
     supports_sparse_grad = False
     supports_complex = True   # complex parameters are updated as real views (False: refused, as torch's Muon)
     tensor_step = True        # state["step"] is a tensor (False: a plain int, as torch's SparseAdam keeps it)
+    multi_tensor = True       # False: foreach=True runs the for-loop (a rule with per-shape arithmetic)
 
     def __init__(self, params, defaults: dict, implementation_flags: dict | None = None):
         flags = dict(implementation_flags or {})
@@ -248,7 +249,10 @@ class Optimizer(torch.optim.Optimizer):
             if group.get("fused"):
                 fused.append((group, dense))
             else:
-                _fast.foreach_update(self.update, group, dense)
+                if self.multi_tensor:
+                    _fast.foreach_update(self.update, group, dense)
+                else:
+                    self._update_loop(dense, group)
         if fused:
             _fast.fused_update(self, fused)
         for work in todo:

@@ -78,6 +78,8 @@ class Adafactor(Optimizer):
     """Adafactor with factored second moments and a relative step; a drop-in for ``torch.optim.Adafactor``."""
 
     supports_complex = False  # torch refuses complex parameters too
+    multi_tensor = False      # the factored moments depend on each parameter's shape: foreach=True
+                              # is accepted, as in torch, and runs the for-loop (same numbers)
 
     def __init__(self, params, lr: float = 1e-2, beta2_decay: float = -0.8,
                  eps: tuple[float | None, float] = (None, 1e-3), d: float = 1.0,
