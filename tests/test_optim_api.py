@@ -349,7 +349,8 @@ FLAGS = {name: [p.name for p in inspect.signature(pair(name)[0].__init__).parame
                 if p.name in ("foreach", "fused", "capturable", "differentiable")] for name in NAMES}
 
 
-@pytest.mark.parametrize("name,flag", [(n, f) for n in NAMES for f in FLAGS[n]])
+@pytest.mark.parametrize("name,flag", [(n, f) for n in NAMES for f in FLAGS[n]
+                                       if f in ("capturable", "differentiable")])
 def test_implementation_flags_refused_when_truthy_accepted_when_off(name, flag):
     our_cls, _ = pair(name)
     with pytest.raises(ValueError, match=flag):
@@ -359,6 +360,24 @@ def test_implementation_flags_refused_when_truthy_accepted_when_off(name, flag):
     for off in (False, None):
         opt = our_cls(make_params(shapes=[(2,)]), **{flag: off})
         assert opt.param_groups[0][flag] is off
+
+
+@pytest.mark.parametrize("name,flag", [(n, f) for n in NAMES for f in FLAGS[n] if f in ("foreach", "fused")])
+def test_foreach_and_fused_accepted(name, flag):
+    """Our own fast paths (tested in test_optim_fast): the flag is kept in the group, as torch keeps it."""
+    our_cls, _ = pair(name)
+    opt = our_cls(make_params(shapes=[(2,)]), **{flag: True})
+    assert opt.param_groups[0][flag] is True
+    opt = our_cls([{"params": make_params(shapes=[(2,)]), flag: True}])
+    assert opt.param_groups[0][flag] is True
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "fused" in FLAGS[n]])
+def test_foreach_and_fused_together_refused_like_torch(name):
+    our_cls, torch_cls = pair(name)
+    for cls in (our_cls, torch_cls):
+        with pytest.raises(RuntimeError, match="`fused` and `foreach` cannot be `True` together"):
+            cls(make_params(shapes=[(2,)]), foreach=True, fused=True)
 
 
 def test_every_optimizer_has_torchs_flags():

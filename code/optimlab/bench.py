@@ -1,25 +1,30 @@
-"""Time one optimizer step: optimlab's from-scratch loop against torch's implementations.
+"""Time one optimizer step: optimlab's implementations against torch's.
 
 Usage::
 
-    python -m optimlab.bench                       # Adam and SGD+momentum at 1e5, 1e6, 1e7 parameters
-    python -m optimlab.bench --sizes 1e5,1e6 --repeats 11
+    python -m optimlab.bench                       # Adam, AdamW, SGD+momentum at 1e5, 1e6, 1e7 parameters
+    python -m optimlab.bench --sizes 1e6,1e7 --repeats 15 --optimizers Adam
 
 For each optimizer, size and layout ("few large" tensors, or "200 small" ones of equal size)
-the step is timed for optimlab's implementation and torch's three: the for-loop
+the step is timed for optimlab's three implementations (the for-loop, ``foreach=True`` and
+``fused=True``, all derived from the same ``update``) and torch's three: the for-loop
 (``foreach=False``, what the optimizers here are compared with), ``foreach`` (one kernel per
 operation over all tensors) and ``fused`` (one kernel for the whole update). The
 implementations take turns, step by step in a shuffled order, on the same float32 parameters
 and gradients, so a busy machine slows them alike; after a warm-up the table reports the
-median time of one step in milliseconds and the ratio of ours to torch's for-loop (below 1:
-ours is faster). A second, independent copy of torch's for-loop optimizer runs alongside; its
-ratio to the first is what identical code gets on the same machine, the noise level against
-which the other ratio should be read.
+median time of one step in milliseconds and ratios of ours to torch's. A second, independent
+copy of torch's for-loop optimizer runs alongside; its ratio to the first is what identical
+code gets on the same machine, the noise level against which the other ratios should be read.
 
 An optimizer step over millions of parameters reads and writes a few arrays of that size: it
-is limited by memory bandwidth, not arithmetic. That is why an in-place loop keeps up with
-torch's loop, and why torch's fused kernel, which makes one pass over memory instead of one
-per operation, is faster still.
+is limited by memory bandwidth, not arithmetic. The table gives the *effective bandwidth* of
+the fused steps, the bytes a step must move (Adam and AdamW read θ, g, m, v and write θ, m, v:
+28 bytes per float32 parameter; SGD with momentum reads θ, g, b and writes θ, b: 20 bytes)
+divided by the median time, next to the bandwidth this machine reaches with ``a.add_(b)``
+over tensors of the same size (12 bytes per element), timed in the same rounds. The first
+step of ``fused=True`` compiles the update (Inductor); its time is reported separately and
+not counted in the medians (it is much shorter when Inductor's on-disk cache already holds the
+kernels of an earlier run).
 """
 
 from __future__ import annotations
@@ -37,12 +42,13 @@ from . import optim as ours
 
 LAYOUTS = {"few large": 4, "200 small": 200}  # number of tensors the parameters are split into
 
-OPTIMIZERS = {
-    "Adam": (ours.Adam, torch.optim.Adam, {"lr": 1e-3}),
-    "SGD": (ours.SGD, torch.optim.SGD, {"lr": 1e-3, "momentum": 0.9}),
+OPTIMIZERS = {  # (our class, torch's class, arguments, bytes moved per float32 parameter per step)
+    "Adam": (ours.Adam, torch.optim.Adam, {"lr": 1e-3}, 28),
+    "AdamW": (ours.AdamW, torch.optim.AdamW, {"lr": 1e-3}, 28),
+    "SGD": (ours.SGD, torch.optim.SGD, {"lr": 1e-3, "momentum": 0.9}, 20),
 }
 
-IMPLEMENTATIONS = ("ours", "for-loop", "foreach", "fused")
+IMPLEMENTATIONS = ("ours", "ours foreach", "ours fused", "for-loop", "foreach", "fused")
 # A second, independent torch for-loop optimizer: its ratio to the first shows how much two
 # runs of the *same* code differ on this machine, the noise level of the other ratios.
 REFERENCE = "for-loop again"
@@ -50,9 +56,11 @@ REFERENCE = "for-loop again"
 
 def make_optimizers(name, params):
     """One optimizer per implementation, each with its own state, over the same tensors."""
-    our_cls, torch_cls, kwargs = OPTIMIZERS[name]
+    our_cls, torch_cls, kwargs, _ = OPTIMIZERS[name]
     return {
         "ours": our_cls(params, **kwargs),
+        "ours foreach": our_cls(params, **kwargs, foreach=True),
+        "ours fused": our_cls(params, **kwargs, fused=True),
         "for-loop": torch_cls(params, **kwargs, foreach=False),
         "foreach": torch_cls(params, **kwargs, foreach=True),
         "fused": torch_cls(params, **kwargs, fused=True),
@@ -61,7 +69,7 @@ def make_optimizers(name, params):
 
 
 def time_step(name: str, size: int, n_tensors: int, repeats: int, warmup: int, seed: int = 0):
-    """Median milliseconds per step of each implementation."""
+    """Median milliseconds per step of each implementation (and of ``add_``, "add"), and compile seconds."""
     gen = torch.Generator().manual_seed(seed)
     base, extra = divmod(size, n_tensors)
     sizes = [base + (i < extra) for i in range(n_tensors)]
@@ -71,18 +79,23 @@ def time_step(name: str, size: int, n_tensors: int, repeats: int, warmup: int, s
         p.grad = torch.randn(n, generator=gen) * 1e-2
         params.append(p)
     optimizers = make_optimizers(name, params)
-    order = list(optimizers)
+    t0 = time.perf_counter()
+    optimizers["ours fused"].step()  # compiles
+    compile_s = time.perf_counter() - t0
+    a, b = torch.randn(size, generator=gen), torch.randn(size, generator=gen)
+    contenders = {**{k: o.step for k, o in optimizers.items()}, "add": lambda: a.add_(b)}
+    order = list(contenders)
     rng = random.Random(seed)
     times = {k: [] for k in order}
     for i in range(warmup + repeats):
         rng.shuffle(order)
         for key in order:
             t0 = time.perf_counter()
-            optimizers[key].step()
+            contenders[key]()
             elapsed = time.perf_counter() - t0
             if i >= warmup:
                 times[key].append(elapsed * 1e3)
-    return {k: statistics.median(v) for k, v in times.items()}
+    return {k: statistics.median(v) for k, v in times.items()}, compile_s
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -115,20 +128,29 @@ def main(argv=None) -> list[dict]:
           f"median of {args.repeats} steps after {args.warmup} warm-up steps, ms/step")
     print()
     header = ["optimizer", "layout", "parameters", *(f"{k} (ms)" for k in IMPLEMENTATIONS),
-              "ours / for-loop", "noise: for-loop again / for-loop"]
+              "ours / for-loop", "ours fused / fused", "noise: for-loop again / for-loop",
+              "ours fused GB/s", "fused GB/s", "add_ GB/s", "ours fused: compile (s)"]
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" if i < 3 else "---:" for i in range(len(header))) + "|")
     rows = []
     for name in names:
         for layout in layouts:
             for size in args.sizes:
-                ms = time_step(name, size, LAYOUTS[layout], args.repeats, args.warmup)
-                ratio = ms["ours"] / ms["for-loop"]
-                noise = ms[REFERENCE] / ms["for-loop"]
-                rows.append({"optimizer": name, "layout": layout, "size": size, **ms, "ratio": ratio,
-                             "noise": noise})
+                ms, compile_s = time_step(name, size, LAYOUTS[layout], args.repeats, args.warmup)
+                moved = OPTIMIZERS[name][3] * size  # bytes a step must read and write
+                row = {"optimizer": name, "layout": layout, "size": size, **ms,
+                       "ratio": ms["ours"] / ms["for-loop"],
+                       "fused ratio": ms["ours fused"] / ms["fused"],
+                       "noise": ms[REFERENCE] / ms["for-loop"],
+                       "ours fused GB/s": moved / ms["ours fused"] / 1e6,
+                       "fused GB/s": moved / ms["fused"] / 1e6,
+                       "add_ GB/s": 12 * size / ms["add"] / 1e6,
+                       "compile_s": compile_s}
+                rows.append(row)
                 cells = [name, layout, format_size(size), *(f"{ms[k]:.3f}" for k in IMPLEMENTATIONS),
-                         f"{ratio:.2f}", f"{noise:.2f}"]
+                         f"{row['ratio']:.2f}", f"{row['fused ratio']:.2f}", f"{row['noise']:.2f}",
+                         f"{row['ours fused GB/s']:.1f}", f"{row['fused GB/s']:.1f}",
+                         f"{row['add_ GB/s']:.1f}", f"{compile_s:.1f}"]
                 print("| " + " | ".join(cells) + " |", flush=True)
     return rows
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import Optimizer, check_range, new_step_count
+from ._base import Optimizer, check_range, new_step_count, next_step
 from .moments import ewma_sq_
 
 
@@ -53,7 +53,7 @@ class Adadelta(Optimizer):
 
     def update(self, param, grad, state, group):
         lr, rho, eps, lam = group["lr"], group["rho"], group["eps"], group["weight_decay"]
-        state["step"].add_(1)                                         # t ← t + 1
+        next_step(state)                                              # t ← t + 1  (counted, not used)
         g = -grad if group["maximize"] else grad                      # g_t = ∇f(θ_{t−1})  (−∇f to maximize)
         if lam != 0:
             g = g.add(param, alpha=lam)                               # g_t ← g_t + λθ_{t−1}

@@ -63,7 +63,7 @@ class Adagrad(Optimizer):
                          dict(foreach=foreach, differentiable=differentiable, fused=fused))
         for group in self.param_groups:  # torch creates Adagrad's state up front
             for param in group["params"]:
-                self.state[param].update(self.init_state(param, group))
+                self.state[param].update(self.initial_state(param, group))
 
     def init_state(self, param, group):
         g0 = self.defaults["initial_accumulator_value"]  # the constructor's value, as in torch

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import torch
 
-from ._base import Optimizer, check_range, new_step_count
+from ._base import Optimizer, check_range, new_step_count, next_step
 from .moments import ewma_, ewma_sq_
 
 
@@ -76,7 +76,7 @@ class RMSprop(Optimizer):
     def update(self, param, grad, state, group):
         lr, alpha, eps, lam, mu = (group["lr"], group["alpha"], group["eps"],
                                    group["weight_decay"], group["momentum"])
-        state["step"].add_(1)                                         # t ← t + 1
+        next_step(state)                                              # t ← t + 1  (counted, not used)
         g = -grad if group["maximize"] else grad                      # g_t = ∇f(θ_{t−1})  (−∇f to maximize)
         if lam != 0:
             g = g.add(param, alpha=lam)                               # g_t ← g_t + λθ_{t−1}
