@@ -102,3 +102,13 @@ def test_step_breakdown_times_three_parts():
     out = ft.step_breakdown(model, torch.nn.functional.mse_loss, x, y,
                             {"sgd": SGD(model.parameters(), lr=0.1)}, repeats=2, warmup=0)
     assert set(out["sgd"]) == {"forward", "backward", "step"}
+
+
+def test_ops_run_sees_torch_fused_kernel_and_not_the_for_loop():
+    p = torch.zeros(10, requires_grad=True)
+    p.grad = torch.ones(10)
+    fused = torch.optim.Adam([p], fused=True)
+    assert ft.ops_run(fused.step, "_fused_") == ["aten::_fused_adam_"]
+    loop = torch.optim.Adam([p], foreach=False)
+    assert ft.ops_run(loop.step, "_fused_") == []
+    assert "aten::lerp_" in ft.ops_run(loop.step)

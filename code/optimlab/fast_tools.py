@@ -20,6 +20,8 @@ Inductor generates and makes it readable in a narrow column.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
 import re
 import statistics
@@ -30,7 +32,8 @@ from typing import Callable
 import torch
 
 __all__ = ["FLOPS_PER_PARAMETER", "state_numbers", "step_bytes", "intensity", "attainable",
-           "interleaved_medians", "add_bandwidth", "matmul_rate", "ladder", "step_breakdown", "kernel_loop"]
+           "interleaved_medians", "add_bandwidth", "matmul_rate", "ladder", "step_breakdown", "ops_run",
+           "kernel_loop"]
 
 # FLOPs per parameter of one step, counted on the update as this package writes it (an fma
 # counts 2, a square root 1, a division 1):
@@ -184,6 +187,30 @@ def step_breakdown(model: torch.nn.Module, loss_fn, x, y, optimizers: dict, repe
                 for part, dt in (("forward", t1 - t0), ("backward", t2 - t1), ("step", t3 - t2)):
                     times[k][part].append(dt)
     return {k: {part: statistics.median(v) for part, v in parts.items()} for k, parts in times.items()}
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Send the process's file descriptor 2 to /dev/null (the profiler's C++ logging writes there)."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def ops_run(fn: Callable[[], object], contains: str = "") -> list[str]:
+    """The names of the operators (``aten::...``) that ``torch.profiler`` records while ``fn()`` runs.
+
+    Only names containing ``contains`` are returned, sorted and without repeats. The profiler's
+    own log lines on standard error are silenced.
+    """
+    with _quiet_stderr(), torch.profiler.profile() as prof:
+        fn()
+    return sorted({e.key for e in prof.key_averages() if contains in e.key})
 
 
 # --- the generated kernel ---------------------------------------------------------------------
