@@ -35,7 +35,7 @@ extern "C"  void  kernel(const float* in_ptr0, float* out_ptr0)
 
 
 def test_kernel_loop_keeps_the_main_branch_shortened():
-    text = ft.kernel_loop(GENERATED)
+    text = ft.kernel_loop(GENERATED, inline_constants=False)
     assert text.splitlines() == [
         "for(int64_t x0=0; x0<1000; x0+=16)",
         "    auto tmp0 = Vec::loadu(out_ptr0 + x0, 16);",
@@ -43,6 +43,18 @@ def test_kernel_loop_keeps_the_main_branch_shortened():
         "    auto tmp2 = float(0.5);",
         "    auto tmp3 = double(tmp2);",
         "    auto tmp4 = tmp0 + tmp1;",
+        "    tmp4.store(out_ptr0 + x0);",
+    ]
+
+
+def test_kernel_loop_inlines_named_constants():
+    code = GENERATED.replace("auto tmp4 = tmp0 + tmp1;", "auto tmp5 = at::vec::Vectorized<float>(tmp2);\n"
+                             "auto tmp4 = tmp0 * tmp5 + tmp3 + tmp12;")
+    assert ft.kernel_loop(code).splitlines() == [
+        "for(int64_t x0=0; x0<1000; x0+=16)",
+        "    auto tmp0 = Vec::loadu(out_ptr0 + x0, 16);",
+        "    auto tmp1 = Vec::loadu(in_ptr0 + x0, 16);",
+        "    auto tmp4 = tmp0 * Vec(0.5) + 0.5 + tmp12;",   # tmp3 = double(tmp2) is a constant too; tmp12 is not tmp1
         "    tmp4.store(out_ptr0 + x0);",
     ]
 

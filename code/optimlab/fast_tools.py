@@ -224,14 +224,34 @@ _SIMPLIFY = [
 ]
 
 
-def kernel_loop(code: str, width: int = 76) -> str:
+_CONSTANT = re.compile(r"^auto (tmp\d+) = (?:float|double)\(([-+]?[0-9.]+(?:e[-+]?\d+)?)\);$")
+_BROADCAST = re.compile(r"^auto (tmp\d+) = (Vec\([-+]?[0-9.]+(?:e[-+]?\d+)?\));$")
+
+
+def _inline_constants(body: list[str]) -> list[str]:
+    """Drop ``auto tmp3 = float(0.9);`` and ``auto tmp4 = Vec(0.9);`` lines, writing the value where they are used."""
+    names, out = {}, []
+    for line in body:
+        for name, value in names.items():
+            line = re.sub(rf"\b{name}\b", value, line)
+        match = _CONSTANT.match(line) or _BROADCAST.match(line)
+        if match:
+            names[match.group(1)] = match.group(2)
+        else:
+            out.append(line)
+    return out
+
+
+def kernel_loop(code: str, width: int = 76, inline_constants: bool = True) -> str:
     """The vectorised body of the first loop of the first C++ kernel in Inductor's output ``code``.
 
     Inductor's CPU kernel walks each tensor in chunks of a vector's width: a main branch
     (``if(C10_LIKELY(...))``) that loads, computes and stores whole vectors, and a tail for the
     last few elements. This returns the ``for`` line and the main branch's body, with the casts
     shortened (``at::vec::Vectorized<float>`` → ``Vec``, ``static_cast<T>(x)`` → ``T(x)``),
-    dedented and wrapped to ``width`` columns.
+    dedented and wrapped to ``width`` columns. With ``inline_constants`` the lines that only
+    name a constant (``auto tmp3 = float(0.9);``, ``auto tmp4 = Vec(tmp3);``) are dropped and
+    the constant is written where it is used (``tmp2 * Vec(0.9)``).
     """
     lines = code.splitlines()
     try:
@@ -250,6 +270,8 @@ def kernel_loop(code: str, width: int = 76) -> str:
     for pattern, replacement in _SIMPLIFY:
         head = pattern.sub(replacement, head)
         body = [pattern.sub(replacement, line) for line in body]
+    if inline_constants:
+        body = _inline_constants(body)
     out = []
     for line in [head] + ["    " + b for b in body]:
         out.extend(textwrap.wrap(line, width, subsequent_indent=" " * 8, break_long_words=False,
