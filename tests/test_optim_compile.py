@@ -70,6 +70,28 @@ def test_compiled_step_matches_torch_every_step_in_at_most_two_graphs(name):
     assert max(diffs) < 1e-12, f"largest difference per step: {diffs}"
 
 
+# The optimizers added after the first six: each compiled with the cheap backend, against torch.
+MORE_CONFIGS = {
+    "Adamax": {"lr": 0.01, "weight_decay": 0.1},
+    "NAdam": {"lr": 0.01, "weight_decay": 0.1},
+    "RAdam": {"lr": 0.01, "weight_decay": 0.1},          # crosses the rectification threshold at t = 6
+    "ASGD": {"lr": 0.01, "t0": 3},                       # the average starts within the 12 steps
+    "Rprop": {"lr": 0.01},
+    "Adafactor": {"lr": 0.01},
+}
+# NAdam keeps the product of its momenta in float32 (as torch does); compiled, ours computes it from
+# the same float32 values in another order, so it agrees to float32 rounding of that product.
+MORE_TOL = {"NAdam": 1e-8}
+
+
+@pytest.mark.parametrize("name", sorted(MORE_CONFIGS))
+def test_compiled_step_of_the_other_optimizers_matches_torch(name):
+    diffs, graphs, breaks = compiled_against_eager_torch(name, MORE_CONFIGS[name], "aot_eager", torch.float64)
+    assert not breaks, f"graph breaks: {breaks}"
+    assert graphs <= 2, f"{graphs} graphs for 12 steps"
+    assert max(diffs) < MORE_TOL.get(name, 1e-12), f"largest difference per step: {diffs}"
+
+
 def test_compiled_adam_with_inductor_matches_torch_every_step():
     """The default backend and float32, the case that drifted: within float32 rounding at every step."""
     diffs, graphs, breaks = compiled_against_eager_torch("Adam", {"lr": 0.01}, "inductor", torch.float32)
@@ -128,3 +150,24 @@ def test_checkpoint_with_a_plain_number_step_into_a_fused_group():
     opt.load_state_dict(old_style(first.state_dict()))
     step = opt.state[opt.param_groups[0]["params"][0]]["step"]
     assert torch.is_tensor(step) and step.dtype == torch.float32 and step.item() == 1.0
+
+
+def test_compiled_muon_matches_torch_every_step():
+    """Muon (2-D parameters only, Newton–Schulz in bfloat16 on both sides): the same numbers, two graphs."""
+    torch._dynamo.reset()
+    counters.clear()
+    gen = torch.Generator().manual_seed(0)
+    init = [torch.randn(3, 4, generator=gen), torch.randn(4, 2, generator=gen)]
+    p_ours = [torch.nn.Parameter(x.clone()) for x in init]
+    p_torch = [torch.nn.Parameter(x.clone()) for x in init]
+    opt, ref = ours.Muon(p_ours, lr=0.01), torch.optim.Muon(p_torch, lr=0.01)
+    step = torch.compile(opt.step, backend="aot_eager")
+    for _ in range(12):
+        grads = [torch.randn(x.shape, generator=gen) for x in init]
+        for a, b, g in zip(p_ours, p_torch, grads):
+            a.grad, b.grad = g.clone(), g.clone()
+        step()
+        ref.step()
+        for a, b in zip(p_ours, p_torch):
+            torch.testing.assert_close(a.detach(), b.detach(), rtol=1e-6, atol=1e-6)
+    assert counters["stats"]["unique_graphs"] <= 2 and not counters["graph_break"]

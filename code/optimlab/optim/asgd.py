@@ -71,9 +71,11 @@ class ASGD(Optimizer):
         if lam != 0:
             g = g.add(param, alpha=lam)                               # g_t ← g_t + λθ_{t−1}
         eta, mu = value_of(state["eta"]), value_of(state["mu"])       # η_t, μ_t
+        if torch.is_tensor(mu):  # compiled: the stored values as tensors, in the parameter's dtype
+            eta, mu = eta.to(param.dtype), mu.to(param.dtype)
         param.mul_(1 - kappa * eta)                                   # θ ← (1 − κη_t) θ_{t−1}
-        param.add_(g, alpha=-eta)                                     # θ_t = θ − η_t g_t
+        param.sub_(g * eta)                                           # θ_t = θ − η_t g_t
         state["ax"].lerp_(param, mu)                                  # ā_t = ā_{t−1} + μ_t (θ_t − ā_{t−1})
         # both in the default dtype first (torch.as_tensor of a number), then stored, as torch does
         state["eta"].copy_(torch.as_tensor(lr / (1 + kappa * lr * t) ** alpha))  # η_{t+1} = η / (1 + κηt)^α
-        state["mu"].copy_(torch.as_tensor(1 / max(1, t - t0)))        # μ_{t+1} = 1 / max(1, t − t_0)
+        state["mu"].copy_(1 / torch.clamp(torch.as_tensor(t - t0), min=1))  # μ_{t+1} = 1 / max(1, t − t_0)

@@ -89,7 +89,10 @@ class RAdam(Optimizer):
         bc1, bc2 = bias_correction(beta1, t), bias_correction(beta2, t)  # 1 − β1ᵗ, 1 − β2ᵗ
         rho_inf = 2 / (1 - beta2) - 1                                 # ρ_∞ = 2/(1−β2) − 1
         rho_t = rho_inf - 2 * t * beta2 ** t / bc2                    # ρ_t = ρ_∞ − 2tβ2ᵗ/(1−β2ᵗ)
-        if rho_t > 5:  # a number computed from t, not from a tensor's values
+        if torch.compiler.is_compiling():  # t is a tensor: take both branches, keep one (no graph break)
+            adaptive = m.div(v.sqrt().add_(eps)).mul_(rectification(rho_t, rho_inf) * bc2 ** 0.5 / bc1)
+            step = torch.where(rho_t > 5, adaptive, m.div(bc1))
+        elif rho_t > 5:  # a number computed from t, not from a tensor's values
             r = rectification(rho_t, rho_inf)                         # r_t
             step = m.div(v.sqrt().add_(eps)).mul_(r * bc2 ** 0.5 / bc1)  # m̂_t r_t √(1−β2ᵗ) / (√v_t + ε)
         else:
