@@ -85,15 +85,10 @@ def server():
 
 
 @pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+def browser(server, bare_browser):
+    # One playwright per module: a second sync_playwright() while the first runs fails
+    # ("Sync API inside the asyncio loop").
+    return bare_browser
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -302,11 +297,11 @@ def test_page_layout(browser, server, doc):
 def bare_browser():
     """Chromium alone, for checks on synthetic pages (no built book needed)."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+        (pytest.fail if REQUIRE else pytest.skip)(f"no Chromium at {CHROMIUM}")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("the playwright package is not installed")
+        (pytest.fail if REQUIRE else pytest.skip)("the playwright package is not installed")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
