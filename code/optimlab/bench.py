@@ -35,6 +35,7 @@ import platform
 import random
 import statistics
 import time
+from typing import Callable
 
 import torch
 
@@ -68,6 +69,25 @@ def make_optimizers(name, params):
     }
 
 
+def interleaved_medians(contenders: dict[str, Callable[[], object]], repeats: int = 15, warmup: int = 2,
+                        seed: int = 0) -> dict[str, float]:
+    """Median seconds of each callable; every round calls each once, in a shuffled order."""
+    if int(repeats) != repeats or repeats < 1:
+        raise ValueError(f"Invalid repeats: {repeats!r} (expected an integer >= 1)")
+    rng = random.Random(seed)
+    order = list(contenders)
+    times = {k: [] for k in order}
+    for i in range(warmup + repeats):
+        rng.shuffle(order)
+        for k in order:
+            t0 = time.perf_counter()
+            contenders[k]()
+            elapsed = time.perf_counter() - t0
+            if i >= warmup:
+                times[k].append(elapsed)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
 def time_step(name: str, size: int, n_tensors: int, repeats: int, warmup: int, seed: int = 0):
     """Median milliseconds per step of each implementation (and of ``add_``, "add"), and compile seconds."""
     gen = torch.Generator().manual_seed(seed)
@@ -84,18 +104,8 @@ def time_step(name: str, size: int, n_tensors: int, repeats: int, warmup: int, s
     compile_s = time.perf_counter() - t0
     a, b = torch.randn(size, generator=gen), torch.randn(size, generator=gen)
     contenders = {**{k: o.step for k, o in optimizers.items()}, "add": lambda: a.add_(b)}
-    order = list(contenders)
-    rng = random.Random(seed)
-    times = {k: [] for k in order}
-    for i in range(warmup + repeats):
-        rng.shuffle(order)
-        for key in order:
-            t0 = time.perf_counter()
-            contenders[key]()
-            elapsed = time.perf_counter() - t0
-            if i >= warmup:
-                times[key].append(elapsed * 1e3)
-    return {k: statistics.median(v) for k, v in times.items()}, compile_s
+    seconds = interleaved_medians(contenders, repeats, warmup, seed)
+    return {k: 1e3 * v for k, v in seconds.items()}, compile_s
 
 
 def parse_sizes(text: str) -> list[int]:

@@ -31,6 +31,8 @@ from typing import Callable
 
 import torch
 
+from .bench import interleaved_medians  # noqa: F401  (the benchmark's timer, shown here too)
+
 __all__ = ["FLOPS_PER_PARAMETER", "state_numbers", "step_bytes", "intensity", "attainable",
            "interleaved_medians", "add_bandwidth", "matmul_rate", "ladder", "step_breakdown", "ops_run",
            "kernel_loop"]
@@ -96,25 +98,6 @@ def attainable(intensity: float, peak_flops: float, bandwidth: float) -> float:
 
 
 # --- timing -----------------------------------------------------------------------------------
-
-def interleaved_medians(contenders: dict[str, Callable[[], object]], repeats: int = 15, warmup: int = 2,
-                        seed: int = 0) -> dict[str, float]:
-    """Median seconds of each callable; every round calls each once, in a shuffled order."""
-    if int(repeats) != repeats or repeats < 1:
-        raise ValueError(f"Invalid repeats: {repeats!r} (expected an integer >= 1)")
-    rng = random.Random(seed)
-    order = list(contenders)
-    times = {k: [] for k in order}
-    for i in range(warmup + repeats):
-        rng.shuffle(order)
-        for k in order:
-            t0 = time.perf_counter()
-            contenders[k]()
-            elapsed = time.perf_counter() - t0
-            if i >= warmup:
-                times[k].append(elapsed)
-    return {k: statistics.median(v) for k, v in times.items()}
-
 
 def add_bandwidth(n: int = 10 ** 6, repeats: int = 15, seed: int = 0) -> float:
     """Bytes per second of ``a.add_(b)`` over float32 vectors of ``n`` entries (12 bytes per entry)."""
