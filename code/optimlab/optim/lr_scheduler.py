@@ -868,6 +868,21 @@ class CyclicLR(LRScheduler):
 # Composition
 # --------------------------------------------------------------------------------------------
 
+def _composite_state_dict(composite) -> dict:
+    """A scheduler made of schedulers: its own attributes, and each inner scheduler's state dict."""
+    state = {k: v for k, v in composite.__dict__.items() if k not in ("optimizer", "_schedulers")}
+    state["_schedulers"] = [s.state_dict() for s in composite._schedulers]
+    return state
+
+
+def _load_composite_state_dict(composite, state_dict: dict) -> None:
+    state = dict(state_dict)
+    saved = state.pop("_schedulers")
+    composite.__dict__.update(state)
+    for scheduler, scheduler_state in zip(composite._schedulers, saved, strict=True):
+        scheduler.load_state_dict(scheduler_state)
+
+
 class SequentialLR(LRScheduler):
     """Run ``schedulers[0]`` until ``milestones[0]``, then ``schedulers[1]`` from its own step 0,
     and so on: at step ``t`` the active scheduler ``i`` is at its step ``t - milestones[i-1]``.
@@ -932,16 +947,10 @@ class SequentialLR(LRScheduler):
         self._last_lr = scheduler.get_last_lr()
 
     def state_dict(self) -> dict:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
+        return _composite_state_dict(self)
 
     def load_state_dict(self, state_dict: dict) -> None:
-        state = dict(state_dict)
-        saved = state.pop("_schedulers")
-        self.__dict__.update(state)
-        for scheduler, scheduler_state in zip(self._schedulers, saved, strict=True):
-            scheduler.load_state_dict(scheduler_state)
+        _load_composite_state_dict(self, state_dict)
 
 
 class ChainedScheduler(LRScheduler):
@@ -980,16 +989,10 @@ class ChainedScheduler(LRScheduler):
         self._last_lr = _group_values(self._schedulers[-1].optimizer, "lr")
 
     def state_dict(self) -> dict:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
+        return _composite_state_dict(self)
 
     def load_state_dict(self, state_dict: dict) -> None:
-        state = dict(state_dict)
-        saved = state.pop("_schedulers")
-        self.__dict__.update(state)
-        for scheduler, scheduler_state in zip(self._schedulers, saved, strict=True):
-            scheduler.load_state_dict(scheduler_state)
+        _load_composite_state_dict(self, state_dict)
 
 
 # --------------------------------------------------------------------------------------------
