@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from optimlab import objectives
 from optimlab.objectives import quadratic_2d, square
 from optimlab.optim import SGD
 from optimlab.trajectory import Trajectory, run_optimizer, run_update
@@ -62,3 +63,14 @@ def test_run_update_newton_on_quadratic_converges_in_one_step():
     newton = run_update(f, lambda x, obj: x - torch.linalg.solve(obj.hessian(x), obj.grad(x)), steps=2)
     np.testing.assert_allclose(newton.xs[1:], 0.0, atol=1e-12)
     assert newton.label == "<lambda>"
+
+
+def test_newton_step_lands_on_a_quadratics_minimum_and_follows_the_formula():
+    from optimlab.trajectory import newton_step
+    f = quadratic_2d(0.1, 2.0)
+    run = run_update(f, newton_step, x0=(3.0, -1.0), steps=1)
+    np.testing.assert_allclose(run.xs[1], 0.0, atol=1e-12)
+    x = torch.tensor([0.7, -0.2], dtype=torch.float64)
+    rosen = objectives.rosenbrock()
+    expected = x - torch.linalg.inv(rosen.hessian(x)) @ rosen.grad(x)
+    torch.testing.assert_close(newton_step(x, rosen), expected)

@@ -21,7 +21,7 @@ import torch
 
 from .objectives import DTYPE, Objective, as_tensor
 
-__all__ = ["Trajectory", "run_optimizer", "run_update"]
+__all__ = ["Trajectory", "run_optimizer", "run_update", "newton_step"]
 
 
 @dataclass(frozen=True)
@@ -128,3 +128,11 @@ def run_update(objective: Objective, update: Callable, x0=None, steps: int = 20,
         x = as_tensor(update(x.clone(), objective)).reshape(-1)
         xs.append(x.clone())
     return _record(objective, xs, label if label is not None else getattr(update, "__name__", "update"))
+
+
+def newton_step(x: torch.Tensor, objective: Objective) -> torch.Tensor:
+    """One pure Newton step (no line search): solve H d = ∇f(x) and move to x − d.
+
+    An ``update`` for :func:`run_update`; it needs ``objective.hessian``.
+    """
+    return x - torch.linalg.solve(objective.hessian(x), objective.grad(x))
