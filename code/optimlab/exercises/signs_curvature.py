@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import signs_curvature_tools
 from ._core import Case, run_cases
 
 F64 = torch.float64
@@ -168,18 +169,8 @@ def check_lion_step(learner):
 
 # --- ex-signs-two-loop: L-BFGS's product H g ----------------------------------------------------
 
-def two_loop(grad, pairs, gamma):
-    """H g by the two-loop recursion, with H_0 = γ I and ``pairs`` = [(s_i, y_i)] oldest first."""
-    q, alphas = grad.clone(), []
-    for s, y in reversed(pairs):
-        alpha = s.dot(q) / y.dot(s)
-        q = q - alpha * y
-        alphas.append(alpha)
-    r = gamma * q
-    for (s, y), alpha in zip(pairs, reversed(alphas)):
-        beta = y.dot(r) / y.dot(s)
-        r = r + (alpha - beta) * s
-    return r
+# The reference is the chapter's own two-loop recursion (``H g``, pairs oldest first, H_0 = γ I).
+two_loop = signs_curvature_tools.two_loop
 
 
 def _two_loop_same_order(grad, pairs, gamma):
